@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "helios",
+    products: [
+        .executable(name: "helios", targets: ["helios-cli"]),
+        .executable(name: "helios-emulator", targets: ["helios-emulator"]),
+        .library(name: "HeliosCore", targets: ["HeliosCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSndFile",
+            path: "Sources/CSndFile",
+            pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]
+        ),
+        .target(name: "HeliosCore", dependencies: ["CCurl", "CSndFile"]),
+        .executableTarget(name: "helios-cli", dependencies: ["HeliosCore"]),
+        .executableTarget(
+            name: "helios-emulator",
+            dependencies: ["HeliosCore", .product(name: "FlyingFox", package: "FlyingFox")]
+        ),
+        .testTarget(name: "HeliosCoreTests", dependencies: ["HeliosCore", "CSndFile"]),
+        .testTarget(name: "CLITests", dependencies: ["HeliosCore", "CSndFile"]),
+    ]
+)

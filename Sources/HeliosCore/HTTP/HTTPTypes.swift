@@ -1,0 +1,76 @@
+import Foundation
+
+/// The transport seam: the API client speaks in these values; only `CurlTransport` touches libcurl,
+/// and unit tests inject a fake `HTTPTransport`.
+public struct HTTPRequest: Sendable {
+    public enum Body: Sendable {
+        case none
+        case data(Data)
+        /// Streamed from disk as a sized body (`Content-Length`, never chunked).
+        case file(path: String, size: Int64)
+    }
+
+    public var method: String
+    public var url: String
+    /// Header names as sent. Secrets (x-api-key) live here and must be redacted by anything that logs.
+    public var headers: [(name: String, value: String)]
+    public var body: Body
+
+    public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: Body = .none) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names lower-cased; the last value wins.
+    public var headers: [String: String]
+    public var body: Data
+
+    public init(status: Int, headers: [String: String] = [:], body: Data = Data()) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// Bytes of a request body sent so far, for progress bars.
+public struct UploadProgress: Sendable, Equatable {
+    public var sent: Int64
+    public var total: Int64
+    public init(sent: Int64, total: Int64) {
+        self.sent = sent
+        self.total = total
+    }
+}
+
+/// Why a request produced no HTTP response at all.
+public enum TransportError: Error, Sendable, Equatable {
+    case couldNotConnect(String)
+    case timedOut(String)
+    case aborted
+    case fileUnreadable(path: String, reason: String)
+    case other(code: Int, message: String)
+}
+
+public struct TransportOptions: Sendable {
+    public var connectTimeout: Double = 10
+    /// Whole-exchange limit in seconds; 0 means none (uploads of large files on slow links).
+    public var totalTimeout: Double = 60
+    /// Abort a transfer slower than 1 byte/s for this many seconds (stalled uploads).
+    public var lowSpeedTime: Double = 60
+    public init() {}
+}
+
+public protocol HTTPTransport: Sendable {
+    /// Performs one exchange. `progress` is called for request bodies; `shouldAbort` is polled
+    /// during the transfer (Ctrl-C) and ends it with `TransportError.aborted`.
+    func send(
+        _ request: HTTPRequest, options: TransportOptions,
+        progress: (@Sendable (UploadProgress) -> Void)?,
+        shouldAbort: (@Sendable () -> Bool)?
+    ) throws(TransportError) -> HTTPResponse
+}

@@ -1,0 +1,2 @@
+import HeliosCore
+print("helios skeleton")
