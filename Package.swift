@@ -30,7 +30,12 @@ let package = Package(
             name: "helios-emulator",
             dependencies: ["HeliosCore", .product(name: "FlyingFox", package: "FlyingFox")]
         ),
-        .testTarget(name: "HeliosCoreTests", dependencies: ["HeliosCore", "CSndFile"]),
-        .testTarget(name: "CLITests", dependencies: ["HeliosCore", "CSndFile"]),
+        // Shared by both test targets: writes test recordings with libsndfile, finds fixtures and binaries.
+        .target(name: "HeliosTestSupport", dependencies: ["HeliosCore", "CSndFile"], path: "Tests/Support"),
+        .testTarget(
+            name: "HeliosCoreTests",
+            dependencies: ["HeliosCore", "HeliosTestSupport", .product(name: "FlyingFox", package: "FlyingFox")]
+        ),
+        .testTarget(name: "CLITests", dependencies: ["HeliosCore", "HeliosTestSupport"]),
     ]
 )
