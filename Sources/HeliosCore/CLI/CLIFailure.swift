@@ -1,0 +1,47 @@
+/// A failure that ends a command: what the user reads, and the exit code it maps to.
+public struct CLIFailure: Error, Sendable, Equatable {
+    public var exitCode: ExitCode
+    public var message: String
+    /// The run the failure concerns, when one exists: it is always shown, never lost.
+    public var runId: String?
+    /// Extra lines of advice printed after the message in text mode (usage line, how to resume).
+    public var hints: [String]
+
+    public init(_ exitCode: ExitCode, _ message: String, runId: String? = nil, hints: [String] = []) {
+        self.exitCode = exitCode
+        self.message = message
+        self.runId = runId
+        self.hints = hints
+    }
+
+    public static func usage(_ error: UsageError) -> CLIFailure {
+        var hints: [String] = []
+        if let name = error.command, let spec = CommandTable.command(named: name) {
+            hints = spec.usageLines.map { "usage: \($0)" } + ["Run 'helios help \(name)' for all options."]
+        } else {
+            hints = ["usage: helios COMMAND [options]", "Run 'helios --help' for the commands."]
+        }
+        return CLIFailure(.usage, error.message, hints: hints)
+    }
+
+    struct JSONForm: Encodable {
+        struct Body: Encodable {
+            var kind: String
+            var message: String
+            var exitCode: Int32
+            var runId: String?
+        }
+        var error: Body
+    }
+
+    /// Prints the failure on stderr: `error: …` and hints, or one JSON object under `--json`.
+    public func report(to output: Output, json: Bool) {
+        if json {
+            output.err(JSONLine.encode(JSONForm(error: .init(kind: exitCode.kind, message: message, exitCode: exitCode.rawValue, runId: runId))))
+        } else {
+            var text = "error: \(message)\n"
+            for hint in hints { text += "\(hint)\n" }
+            output.err(text)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+public enum HeliosVersion {
+    public static let string = "0.1.0"
+}
+
+/// The command-line front end: parse, dispatch, and the single exit point that maps every
+/// outcome to CLI.md's exit-code table.
+public enum HeliosCLI {
+    public static func run(arguments: [String], context: CLIContext, output: Output) -> Int32 {
+        // --json is honoured even for usage errors, so scripts always get a parseable failure.
+        let jsonRequested = arguments.prefix { $0 != "--" }.contains("--json")
+        let invocation: Invocation
+        do {
+            invocation = try Invocation.parse(arguments, today: context.today)
+        } catch {
+            CLIFailure.usage(error).report(to: output, json: jsonRequested)
+            return ExitCode.usage.rawValue
+        }
+        do {
+            return try dispatch(invocation, context: context, output: output).rawValue
+        } catch let failure as CLIFailure {
+            failure.report(to: output, json: invocation.global.json)
+            return failure.exitCode.rawValue
+        } catch {
+            CLIFailure(.runFailed, "\(error)").report(to: output, json: invocation.global.json)
+            return ExitCode.runFailed.rawValue
+        }
+    }
+
+    static func dispatch(_ invocation: Invocation, context: CLIContext, output: Output) throws -> ExitCode {
+        switch invocation.command {
+        case .version:
+            output.out("helios \(HeliosVersion.string)\n")
+            return .success
+        case .help(let topic):
+            output.out(helpText(topic))
+            return .success
+        case .validate(let files):
+            return ValidateCommand(files: files, global: invocation.global, context: context, output: output).run()
+        case .submit, .upload, .poll, .status, .runs:
+            throw CLIFailure(.usage, "'helios \(commandName(invocation.command))' is not yet available in this build",
+                             hints: ["Run 'helios help' for what is."])
+        }
+    }
+
+    static func helpText(_ topic: String?) -> String {
+        switch topic {
+        case nil: return Help.overview(version: HeliosVersion.string)
+        case "exit-codes": return Help.exitCodes()
+        case "environment": return Help.environment()
+        case "output": return Help.output()
+        case let name?: return CommandTable.command(named: name).map(Help.command) ?? Help.overview(version: HeliosVersion.string)
+        }
+    }
+
+    static func commandName(_ command: Invocation.Command) -> String {
+        switch command {
+        case .submit: "submit"
+        case .upload: "upload"
+        case .poll: "poll"
+        case .status: "status"
+        case .validate: "validate"
+        case .runs: "runs"
+        case .help: "help"
+        case .version: "--version"
+        }
+    }
+}

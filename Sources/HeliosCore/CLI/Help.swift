@@ -1,0 +1,95 @@
+/// Help texts, rendered from the command tables (never written per option by hand).
+public enum Help {
+    public static func overview(version: String) -> String {
+        var lines = [
+            "helios \(version): submit recordings to thymia's Helios voice-biomarker API and read the scores.",
+            "",
+            "Usage:",
+            "  helios COMMAND [options]",
+            "",
+            "Commands:",
+        ]
+        let width = CommandTable.commands.map(\.name.count).max() ?? 0
+        for c in CommandTable.commands {
+            lines.append("  \(c.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(c.abstract)")
+        }
+        lines += ["", "Global options (before or after the command):"]
+        lines += optionLines(CommandTable.globalOptions + [ArgumentParser.versionOption])
+        lines += [
+            "",
+            "Example:",
+            "  export THYMIA_API_KEY=...",
+            "  helios submit interview.wav --dob 1990-08 --sex FEMALE",
+            "",
+            "Run 'helios help COMMAND' for a command's options; 'helios help exit-codes',",
+            "'helios help environment' and 'helios help output' for the rest.",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public static func command(_ spec: CommandSpec) -> String {
+        var lines = ["helios \(spec.name): \(spec.abstract)", "", "Usage:"]
+        lines += spec.usageLines.map { "  \($0)" }
+        for group in OptionSpec.Group.allCases {
+            let options = spec.options.filter { $0.group == group }
+            guard !options.isEmpty else { continue }
+            lines += ["", "\(group.rawValue):"]
+            lines += optionLines(options)
+        }
+        if let discussion = spec.discussion { lines += ["", discussion] }
+        lines += ["", "Global options (auth, endpoint, output) are listed by 'helios --help'."]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public static func exitCodes() -> String {
+        var lines = ["Exit codes:"]
+        for code in ExitCode.allCases {
+            lines.append("  \(String(code.rawValue).padding(toLength: 4, withPad: " ", startingAt: 0)) \(code.meaning)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public static func environment() -> String {
+        """
+        Environment:
+          THYMIA_API_KEY    the API key (or --api-key-file PATH, or --api-key-stdin); never printed or stored
+          THYMIA_REGION     data region: default, ca or us (--region)
+          THYMIA_BASE_URL   API base URL, overrides the region (--base-url); http:// only on loopback
+          HELIOS_STATE_DIR  where the run journal runs.jsonl lives
+                            (default $XDG_STATE_HOME/helios, else ~/.local/state/helios)
+          NO_COLOR          when set, no colour whatever --color says, except --color always
+          https_proxy, no_proxy, ...  libcurl's proxy variables are honoured
+
+        """
+    }
+
+    public static func output() -> String {
+        """
+        Output:
+          stdout carries results only; progress, notes, warnings and errors go to stderr.
+          Text is the default. --json prints one JSON object per line (JSON Lines), a stable contract:
+
+          validate:  {"schemaVersion":1,"file":...,"ok":true|false,"audio":{...},
+                      "problems":[{"code":"TOO_LONG","message":"..."}],"warnings":[...]}
+          runs:      {"schemaVersion":1,"file":...,"runId":...,"status":...,"userLabel":...,
+                      "scores":{...}|null,"transcript":...|null,"warnings":[...],"error":null|{...},
+                      "audio":{...}|null,"run":{...the API's model-run object...}}
+
+          audio:     {"format","durationSeconds","speechSeconds","sampleRate","channels","bytes","sha256"}
+
+          Under --json a failure that ends the command prints on stderr:
+                     {"error":{"kind":"auth","message":"...","exitCode":4}}
+
+        """
+    }
+
+    static func optionLines(_ options: [OptionSpec]) -> [String] {
+        let width = min(34, options.map(\.synopsis.count).max() ?? 0)
+        return options.map { o in
+            var line = "  " + o.synopsis.padding(toLength: max(width, o.synopsis.count), withPad: " ", startingAt: 0) + "  " + o.help
+            if let d = o.defaultValue { line += " (default: \(d))" }
+            if o.kind == .repeatable, !o.help.contains("repeatable") { line += " (repeatable)" }
+            return line
+        }
+    }
+}

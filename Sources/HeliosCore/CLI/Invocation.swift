@@ -1,0 +1,286 @@
+import Foundation
+
+/// What the user asked for, fully typed and checked. Produced by `Invocation.parse`, a pure function
+/// of argv and today's date: every bad value is refused here, before anything is read or sent.
+public struct Invocation: Sendable, Equatable {
+    public var global: GlobalOptions
+    public var command: Command
+
+    public enum Command: Sendable, Equatable {
+        case submit(SubmitOptions)
+        case upload(UploadOptions)
+        case poll(PollOptions)
+        case status(StatusOptions)
+        case validate(files: [String])
+        case runs(pendingOnly: Bool)
+        /// `nil` is the overview; otherwise a command name or a topic of `CommandTable.topics`.
+        case help(String?)
+        case version
+    }
+}
+
+public enum ColorMode: String, Sendable, Equatable { case auto, always, never }
+public enum Region: String, Sendable, Equatable, CaseIterable { case `default`, ca, us }
+
+public struct GlobalOptions: Sendable, Equatable {
+    public var apiKeyFile: String?
+    public var apiKeyStdin = false
+    public var region: Region?
+    public var baseURL: String?
+    public var json = false
+    public var quiet = false
+    public var verbose = false
+    public var color: ColorMode = .auto
+    public init() {}
+}
+
+public struct RunOptions: Sendable, Equatable {
+    public var files: [String] = []
+    public var dateOfBirth: String?
+    public var birthSex: ValueRules.BirthSex?
+    public var userLabel: String?
+    public var language = "en-GB"
+    public var languageGiven = false
+    public var accent: String?
+    public var sleepTime: String?
+    public var wakeTime: String?
+    public var recordingTime: String?
+    public var tags: [ValueRules.Tag] = []
+    public var deleteData = false
+    public var deleteRecordings = false
+    public var contentType: String?
+    public var skipValidation = false
+    public var manifest: String?
+    public var concurrency = 4
+    public var force = false
+    public init() {}
+}
+
+public struct WaitOptions: Sendable, Equatable {
+    public var pollInterval: Double = 3
+    /// Seconds; 0 waits forever.
+    public var timeout: Double = 15 * 60
+    public init() {}
+}
+
+public struct SubmitOptions: Sendable, Equatable {
+    public var run = RunOptions()
+    public var wait = WaitOptions()
+    public var noWait = false
+    public var resume = false
+}
+
+public struct UploadOptions: Sendable, Equatable {
+    public var run = RunOptions()
+    /// A pre-signed URL of a run created elsewhere: upload the one file there, create nothing.
+    public var url: String?
+}
+
+public struct PollOptions: Sendable, Equatable {
+    public var ids: [String] = []
+    public var idsFromStdin = false
+    public var pending = false
+    public var wait = WaitOptions()
+}
+
+public struct StatusOptions: Sendable, Equatable {
+    public var ids: [String] = []
+    public var idsFromStdin = false
+    public var pending = false
+}
+
+extension Invocation {
+    /// Parses argv (without the program name). `today` is `YYYY-MM-DD` for the date-of-birth rule.
+    public static func parse(_ args: [String], today: String) throws(UsageError) -> Invocation {
+        let raw = try ArgumentParser.split(args)
+        var global = try parseGlobal(raw)
+
+        if raw.has("version") { return Invocation(global: global, command: .version) }
+        guard let name = raw.command else {
+            if raw.has("help") { return Invocation(global: global, command: .help(nil)) }
+            throw .missingCommand
+        }
+        if raw.has("help") { return Invocation(global: global, command: .help(name == "help" ? raw.positionals.first : name)) }
+
+        let checker = ValueChecker(raw: raw, command: name)
+        let command: Command
+        switch name {
+        case "submit":
+            var o = SubmitOptions()
+            o.run = try checker.runOptions(today: today)
+            o.wait = try checker.waitOptions()
+            o.noWait = raw.has("no-wait")
+            o.resume = raw.has("resume")
+            try checker.requireFiles(o.run)
+            if o.resume, o.run.force { throw .conflictingOptions("--resume", "--force", reason: "--force submits afresh, --resume reuses the journal", command: name) }
+            try checker.requireUserFields(o.run)
+            command = .submit(o)
+        case "upload":
+            var o = UploadOptions()
+            o.run = try checker.runOptions(today: today)
+            o.url = raw.value("url")
+            try checker.requireFiles(o.run)
+            if o.url != nil {
+                if o.run.files.count != 1 { throw .unexpectedArgument(o.run.files[1], command: name) }
+                if o.run.manifest != nil { throw .conflictingOptions("--url", "--manifest", reason: "a pre-signed URL takes exactly one recording", command: name) }
+            } else {
+                try checker.requireUserFields(o.run)
+            }
+            command = .upload(o)
+        case "poll":
+            var o = PollOptions()
+            (o.ids, o.idsFromStdin) = try checker.runIds(stdinTakenByKey: global.apiKeyStdin)
+            o.pending = raw.has("pending")
+            o.wait = try checker.waitOptions()
+            command = .poll(o)
+        case "status":
+            var o = StatusOptions()
+            (o.ids, o.idsFromStdin) = try checker.runIds(stdinTakenByKey: global.apiKeyStdin)
+            o.pending = raw.has("pending")
+            command = .status(o)
+        case "validate":
+            guard !raw.positionals.isEmpty else { throw .missingArgument("at least one FILE", command: name) }
+            command = .validate(files: raw.positionals)
+        case "runs":
+            if let extra = raw.positionals.first { throw .unexpectedArgument(extra, command: name) }
+            command = .runs(pendingOnly: raw.has("pending"))
+        default: // help
+            if raw.positionals.count > 1 { throw .unexpectedArgument(raw.positionals[1], command: name) }
+            if let topic = raw.positionals.first {
+                let known = CommandTable.commands.map(\.name) + CommandTable.topics
+                guard known.contains(topic) else { throw .unknownHelpTopic(topic, suggestion: nearestSpelling(to: topic, in: known)) }
+            }
+            command = .help(raw.positionals.first)
+        }
+        if case .poll(let o) = command, o.pending, !o.ids.isEmpty || o.idsFromStdin {
+            throw .conflictingOptions("--pending", o.idsFromStdin ? "-" : o.ids[0], reason: "give run ids or --pending, not both", command: name)
+        }
+        if case .status(let o) = command, o.pending, !o.ids.isEmpty || o.idsFromStdin {
+            throw .conflictingOptions("--pending", o.idsFromStdin ? "-" : o.ids[0], reason: "give run ids or --pending, not both", command: name)
+        }
+        global.json = raw.has("json")
+        return Invocation(global: global, command: command)
+    }
+
+    private static func parseGlobal(_ raw: RawArguments) throws(UsageError) -> GlobalOptions {
+        var g = GlobalOptions()
+        let checker = ValueChecker(raw: raw, command: raw.command)
+        g.apiKeyFile = raw.value("api-key-file")
+        g.apiKeyStdin = raw.has("api-key-stdin")
+        if g.apiKeyFile != nil, g.apiKeyStdin {
+            throw .conflictingOptions("--api-key-file", "--api-key-stdin", reason: "give the key one way", command: raw.command ?? "")
+        }
+        g.region = try checker.optional("region") { Region(rawValue: $0).map { .success($0) } ?? .failure("expected one of default, ca, us") }
+        g.baseURL = raw.value("base-url")
+        g.json = raw.has("json")
+        g.quiet = raw.has("quiet")
+        g.verbose = raw.has("verbose")
+        if g.quiet, g.verbose { throw .conflictingOptions("--quiet", "--verbose", reason: "one silences what the other asks for", command: raw.command ?? "") }
+        g.color = try checker.optional("color") { ColorMode(rawValue: $0).map { .success($0) } ?? .failure("expected one of auto, always, never") } ?? .auto
+        return g
+    }
+}
+
+/// Applies `ValueRules` to the raw values of one command, turning rule failures into usage errors
+/// that name the option.
+struct ValueChecker {
+    let raw: RawArguments
+    let command: String?
+
+    func optional<T>(_ long: String, _ rule: (String) -> Result<T, RuleFailure>) throws(UsageError) -> T? {
+        guard let text = raw.value(long) else { return nil }
+        switch rule(text) {
+        case .success(let value): return value
+        case .failure(let failure): throw .invalidValue(option: "--\(long)", value: text, rule: failure.rule, command: command)
+        }
+    }
+
+    func runOptions(today: String) throws(UsageError) -> RunOptions {
+        var o = RunOptions()
+        o.files = raw.positionals
+        o.dateOfBirth = try optional("dob") { ValueRules.dateOfBirth($0, today: today) }
+        o.birthSex = try optional("sex", ValueRules.birthSex)
+        o.userLabel = try optional("user-label", ValueRules.userLabel)
+        if let language = try optional("language", ValueRules.language) {
+            o.language = language
+            o.languageGiven = true
+        }
+        o.accent = try optional("accent", ValueRules.accent)
+        o.sleepTime = try optional("sleep-time", ValueRules.localDateTime)
+        o.wakeTime = try optional("wake-time", ValueRules.localDateTime)
+        o.recordingTime = try optional("recording-time", ValueRules.localDateTime)
+        for text in raw.all("tag") {
+            switch ValueRules.tag(text) {
+            case .success(let tag): o.tags.append(tag)
+            case .failure(let f): throw .invalidValue(option: "--tag", value: text, rule: f.rule, command: command)
+            }
+        }
+        if let rule = ValueRules.tags(o.tags) {
+            throw .invalidValue(option: "--tag", value: raw.all("tag").last ?? "", rule: rule.rule, command: command)
+        }
+        o.deleteData = raw.has("delete-data")
+        o.deleteRecordings = raw.has("delete-recordings")
+        if o.deleteData, o.deleteRecordings {
+            throw .conflictingOptions("--delete-data", "--delete-recordings", reason: "the first deletes everything, the second only the recording", command: command ?? "")
+        }
+        o.contentType = try optional("content-type", ValueRules.mimeType)
+        o.skipValidation = raw.has("skip-validation")
+        o.manifest = raw.value("manifest")
+        o.concurrency = try optional("concurrency") { ValueRules.integer($0, in: 1...64) } ?? 4
+        o.force = raw.has("force")
+        return o
+    }
+
+    func waitOptions() throws(UsageError) -> WaitOptions {
+        var w = WaitOptions()
+        if let interval = try optional("poll-interval", ValueRules.duration) {
+            guard interval >= 1 else {
+                throw .invalidValue(option: "--poll-interval", value: raw.value("poll-interval") ?? "", rule: "at least 1s (thymia recommends 3s)", command: command)
+            }
+            w.pollInterval = interval
+        }
+        w.timeout = try optional("timeout", ValueRules.duration) ?? w.timeout
+        return w
+    }
+
+    func requireFiles(_ o: RunOptions) throws(UsageError) {
+        if o.files.isEmpty, o.manifest == nil { throw .missingArgument("at least one FILE (or --manifest FILE)", command: command ?? "") }
+    }
+
+    /// `--dob` and `--sex` are required unless a manifest supplies them per row.
+    func requireUserFields(_ o: RunOptions) throws(UsageError) {
+        guard o.manifest == nil else { return }
+        if o.dateOfBirth == nil { throw .missingOption(option: "--dob DATE", command: command ?? "") }
+        if o.birthSex == nil { throw .missingOption(option: "--sex SEX", command: command ?? "") }
+    }
+
+    /// Run ids as positionals, or `-` to read them from stdin (not when the key comes from there).
+    func runIds(stdinTakenByKey: Bool) throws(UsageError) -> ([String], Bool) {
+        var ids: [String] = []
+        var fromStdin = false
+        for arg in raw.positionals {
+            if arg == "-" {
+                if stdinTakenByKey {
+                    throw .conflictingOptions("-", "--api-key-stdin", reason: "standard input can carry the key or the run ids, not both", command: command ?? "")
+                }
+                fromStdin = true
+            } else {
+                guard RunID.isValid(arg) else {
+                    throw .invalidValue(option: "RUN_ID", value: arg, rule: "a run id is a UUID such as 3f2b8c1e-6a4d-4e7b-9c0a-1d2e3f4a5b6c", command: command)
+                }
+                ids.append(arg.lowercased())
+            }
+        }
+        if ids.isEmpty, !fromStdin, !raw.has("pending") {
+            throw .missingArgument("RUN_ID..., '-' or --pending", command: command ?? "")
+        }
+        return (ids, fromStdin)
+    }
+}
+
+public enum RunID {
+    /// The API's ids are UUIDs (`format: uuid`); anything else would only earn a 422.
+    public static func isValid(_ text: String) -> Bool {
+        text.wholeMatch(of: /[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}/) != nil
+    }
+}

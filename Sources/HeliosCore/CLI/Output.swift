@@ -1,0 +1,84 @@
+import Foundation
+
+/// Where a command writes: results to `out` (stdout), everything else to `err` (stderr). Injected,
+/// never global, so tests can capture both apart.
+public final class Output: @unchecked Sendable {
+    private let lock = NSLock()
+    private let writeOut: @Sendable (String) -> Void
+    private let writeErr: @Sendable (String) -> Void
+
+    public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void) {
+        writeOut = out
+        writeErr = err
+    }
+
+    public func out(_ text: String) { lock.withLock { writeOut(text) } }
+    public func err(_ text: String) { lock.withLock { writeErr(text) } }
+
+    /// Writes to the process's own stdout/stderr, unbuffered by Swift so lines interleave correctly.
+    public static func standard() -> Output {
+        Output(out: { FileHandle.standardOutput.write(Data($0.utf8)) },
+               err: { FileHandle.standardError.write(Data($0.utf8)) })
+    }
+}
+
+/// What the process was started with, gathered once by main.swift.
+public struct CLIContext: Sendable {
+    public var environment: [String: String]
+    public var stdoutIsTerminal: Bool
+    public var stderrIsTerminal: Bool
+    public var stdinIsTerminal: Bool
+    /// Today's local date as `YYYY-MM-DD`, for the date-of-birth rule.
+    public var today: String
+    public var readStdin: @Sendable () -> String?
+
+    public init(environment: [String: String], stdoutIsTerminal: Bool = false, stderrIsTerminal: Bool = false,
+                stdinIsTerminal: Bool = false, today: String = CLIContext.localToday(),
+                readStdin: @escaping @Sendable () -> String? = { nil }) {
+        self.environment = environment
+        self.stdoutIsTerminal = stdoutIsTerminal
+        self.stderrIsTerminal = stderrIsTerminal
+        self.stdinIsTerminal = stdinIsTerminal
+        self.today = today
+        self.readStdin = readStdin
+    }
+
+    public static func localToday() -> String {
+        let c = Calendar.current.dateComponents([.year, .month, .day], from: Date())
+        return String(format: "%04d-%02d-%02d", c.year ?? 1970, c.month ?? 1, c.day ?? 1)
+    }
+}
+
+/// Colour for a stream: only on a terminal, never under NO_COLOR, always when asked for.
+public struct Palette: Sendable {
+    public let enabled: Bool
+
+    public init(mode: ColorMode, isTerminal: Bool, environment: [String: String]) {
+        switch mode {
+        case .always: enabled = true
+        case .never: enabled = false
+        case .auto: enabled = isTerminal && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
+        }
+    }
+
+    public func green(_ s: String) -> String { wrap(s, "32") }
+    public func red(_ s: String) -> String { wrap(s, "31") }
+    public func yellow(_ s: String) -> String { wrap(s, "33") }
+    public func bold(_ s: String) -> String { wrap(s, "1") }
+    public func dim(_ s: String) -> String { wrap(s, "2") }
+
+    private func wrap(_ s: String, _ code: String) -> String { enabled ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+}
+
+enum JSONLine {
+    /// One compact JSON object and a newline: the JSON Lines contract of `--json`. Keys are sorted
+    /// so the bytes are the same on every platform (Foundation on Linux does not keep field order).
+    static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        guard let data = try? encoder.encode(value), let text = String(data: data, encoding: .utf8) else {
+            return "{\"error\":{\"kind\":\"internal\",\"message\":\"could not encode output\",\"exitCode\":1}}\n"
+        }
+        return text + "\n"
+    }
+}

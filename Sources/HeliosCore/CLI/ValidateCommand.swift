@@ -1,0 +1,50 @@
+import Foundation
+
+/// `helios validate FILE...`: the local check of each recording, one verdict per file on stdout.
+struct ValidateCommand {
+    let files: [String]
+    let global: GlobalOptions
+    let context: CLIContext
+    let output: Output
+
+    func run() -> ExitCode {
+        let palette = Palette(mode: global.color, isTerminal: context.stdoutIsTerminal, environment: context.environment)
+        var allOK = true
+        for file in files {
+            let report = RecordingValidator.validate(path: file)
+            allOK = allOK && report.ok
+            output.out(global.json ? JSONLine.encode(report) : ValidationText.line(report, palette: palette))
+        }
+        return allOK ? .success : .recordingRejected
+    }
+}
+
+/// The text form of a verdict: `FILE: ok (wav, 25.1s, 22050 Hz, mono)` or
+/// `FILE: rejected, TOO_SHORT: …`, warnings after.
+enum ValidationText {
+    static func line(_ report: ValidationReport, palette: Palette) -> String {
+        var text = "\(report.file): "
+        if report.ok {
+            text += palette.green("ok")
+        } else {
+            text += palette.red("rejected") + ", " + report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
+        }
+        if let audio = report.audio, let summary = summary(audio) { text += " (\(summary))" }
+        for warning in report.warnings { text += "; " + palette.yellow("warning") + " \(warning.code): \(warning.message)" }
+        return text + "\n"
+    }
+
+    static func summary(_ audio: AudioInfo) -> String? {
+        guard let format = audio.format else { return nil }
+        var parts = [format.rawValue]
+        if let d = audio.durationSeconds { parts.append(Self.seconds(d)) }
+        if let s = audio.speechSeconds { parts.append("speech \(Self.seconds(s))") }
+        if let r = audio.sampleRate { parts.append("\(r) Hz") }
+        if let c = audio.channels { parts.append(c == 1 ? "mono" : c == 2 ? "stereo" : "\(c) channels") }
+        return parts.joined(separator: ", ")
+    }
+
+    static func seconds(_ s: Double) -> String {
+        s >= 60 ? String(format: "%dm%04.1fs", Int(s) / 60, s.truncatingRemainder(dividingBy: 60)) : String(format: "%.1fs", s)
+    }
+}

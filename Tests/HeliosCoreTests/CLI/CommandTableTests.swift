@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+@testable import HeliosCore
+
+/// The tables themselves (git's parse_options_check): a broken table breaks help and parsing alike.
+struct CommandTableTests {
+    @Test(arguments: CommandTable.commands.map(\.name))
+    func commandHasAbstractAndUniqueOptionNames(name: String) throws {
+        let spec = try #require(CommandTable.command(named: name))
+        #expect(!spec.abstract.isEmpty)
+        let longs = spec.allOptions.map(\.long)
+        #expect(Set(longs).count == longs.count, "duplicate long option in \(name): \(longs)")
+        let shorts = spec.allOptions.compactMap(\.short)
+        #expect(Set(shorts).count == shorts.count, "duplicate short option in \(name)")
+        for option in spec.allOptions {
+            #expect(!option.help.isEmpty, "--\(option.long) has no help")
+            #expect(option.takesValue == (option.meta != nil), "--\(option.long): a value option needs a meta name, a flag none")
+            #expect(option.long.allSatisfy { $0.isLowercase || $0 == "-" }, "--\(option.long) is not kebab-case")
+        }
+        for required in spec.required { #expect(spec.option(long: required) != nil, "\(name) requires unknown --\(required)") }
+    }
+
+    @Test func commandNamesAreUniqueAndCoverCLIContract() {
+        let names = CommandTable.commands.map(\.name)
+        #expect(Set(names).count == names.count)
+        #expect(Set(names) == ["submit", "upload", "poll", "status", "validate", "runs", "help"])
+    }
+
+    @Test func overviewListsEveryCommandAndGlobalOption() {
+        let text = Help.overview(version: "9.9")
+        for c in CommandTable.commands { #expect(text.contains("  \(c.name) ")) }
+        for o in CommandTable.globalOptions { #expect(text.contains("--\(o.long)")) }
+        #expect(text.contains("--version"))
+    }
+
+    @Test(arguments: CommandTable.commands.map(\.name))
+    func commandHelpListsEveryOwnOption(name: String) throws {
+        let spec = try #require(CommandTable.command(named: name))
+        let text = Help.command(spec)
+        for line in spec.usageLines { #expect(text.contains(line)) }
+        for o in spec.options { #expect(text.contains(o.synopsis.trimmingCharacters(in: .whitespaces)), "\(name) help lacks --\(o.long)") }
+    }
+
+    @Test func exitCodeHelpIsTheContractTable() {
+        let text = Help.exitCodes()
+        for code in [0, 1, 2, 3, 4, 5, 6, 7, 130] { #expect(text.contains("  \(code) ")) }
+    }
+}
