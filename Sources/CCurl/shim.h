@@ -23,6 +23,7 @@ static inline CURLcode helios_curl_setopt_xferinfo_cb(CURL *h, helios_curl_xferi
 static inline CURLcode helios_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode helios_curl_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode helios_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLcode helios_curl_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
 
 static const size_t HELIOS_CURL_READFUNC_ABORT = CURL_READFUNC_ABORT;
 static const int HELIOS_CURL_SEEKFUNC_OK = CURL_SEEKFUNC_OK;

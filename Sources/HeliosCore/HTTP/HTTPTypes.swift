@@ -49,7 +49,12 @@ public struct UploadProgress: Sendable, Equatable {
 
 /// Why a request produced no HTTP response at all.
 public enum TransportError: Error, Sendable, Equatable {
+    /// No byte of the request left this machine (refused, unresolvable, connect or TLS handshake
+    /// failed or timed out): always safe to retry.
     case couldNotConnect(String)
+    /// The connection broke after it was established (reset, empty reply): the server may have acted.
+    case connectionLost(String)
+    /// The exchange took too long after connecting: the server may have acted.
     case timedOut(String)
     case aborted
     case fileUnreadable(path: String, reason: String)

@@ -1,0 +1,104 @@
+import Foundation
+
+/// Told to the caller before each wait, e.g. to print "retrying in 2.1s after 503".
+public struct RetryNotice: Sendable, Equatable {
+    /// The attempt that just failed (1-based).
+    public var attempt: Int
+    public var delay: Double
+    /// `503`, or the transport error's short name.
+    public var reason: String
+}
+
+/// Wraps a transport and applies a `RetryPolicy`. Waits are abortable: when `shouldAbort` turns
+/// true during a wait the exchange ends with `TransportError.aborted`.
+public struct RetryingTransport: HTTPTransport {
+    /// Waits up to `seconds`; returns false if `shouldAbort` turned true first.
+    public typealias Sleep = @Sendable (_ seconds: Double, _ shouldAbort: (@Sendable () -> Bool)?) -> Bool
+
+    public var base: any HTTPTransport
+    public var policy: RetryPolicy
+    public var sleep: Sleep
+    public var random: @Sendable () -> Double
+    public var now: @Sendable () -> Date
+    public var onRetry: (@Sendable (RetryNotice) -> Void)?
+
+    public init(
+        _ base: any HTTPTransport, policy: RetryPolicy = RetryPolicy(),
+        sleep: @escaping Sleep = RetryingTransport.abortableSleep,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
+        now: @escaping @Sendable () -> Date = { Date() },
+        onRetry: (@Sendable (RetryNotice) -> Void)? = nil
+    ) {
+        self.base = base
+        self.policy = policy
+        self.sleep = sleep
+        self.random = random
+        self.now = now
+        self.onRetry = onRetry
+    }
+
+    /// `HTTPTransport` entry point: the request kind is inferred from its method.
+    public func send(
+        _ request: HTTPRequest, options: TransportOptions,
+        progress: (@Sendable (UploadProgress) -> Void)?,
+        shouldAbort: (@Sendable () -> Bool)?
+    ) throws(TransportError) -> HTTPResponse {
+        try send(request, kind: .inferred(fromMethod: request.method), options: options,
+                 progress: progress, shouldAbort: shouldAbort)
+    }
+
+    /// Sends with an explicit idempotency. After the last attempt, a retryable status (e.g. 503) is
+    /// returned as the response and a transport error is thrown, for the caller to report.
+    public func send(
+        _ request: HTTPRequest, kind: RequestKind, options: TransportOptions,
+        progress: (@Sendable (UploadProgress) -> Void)? = nil,
+        shouldAbort: (@Sendable () -> Bool)? = nil
+    ) throws(TransportError) -> HTTPResponse {
+        let started = now()
+        var attempt = 1
+        var previousDelay = 0.0
+        while true {
+            let outcome: AttemptOutcome
+            do {
+                outcome = .response(try base.send(request, options: options, progress: progress, shouldAbort: shouldAbort))
+            } catch {
+                outcome = .failure(error)
+            }
+            let decision = policy.decide(
+                kind: kind, outcome: outcome, attempt: attempt, elapsed: now().timeIntervalSince(started),
+                previousDelay: previousDelay, random: random(), now: now())
+            guard case .retry(let delay) = decision else {
+                switch outcome {
+                case .response(let response): return response
+                case .failure(let error): throw error
+                }
+            }
+            onRetry?(RetryNotice(attempt: attempt, delay: delay, reason: Self.reason(outcome)))
+            guard sleep(delay, shouldAbort) else { throw .aborted }
+            previousDelay = delay
+            attempt += 1
+        }
+    }
+
+    static func reason(_ outcome: AttemptOutcome) -> String {
+        switch outcome {
+        case .response(let response): return String(response.status)
+        case .failure(.couldNotConnect): return "connection failure"
+        case .failure(.connectionLost): return "connection lost"
+        case .failure(.timedOut): return "timeout"
+        case .failure(let error): return "\(error)"
+        }
+    }
+
+    /// Sleeps in short slices so Ctrl-C ends a long Retry-After wait promptly.
+    public static let abortableSleep: Sleep = { seconds, shouldAbort in
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, seconds) * 1e9)
+        while true {
+            if let shouldAbort, shouldAbort() { return false }
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now < deadline else { return true }
+            let slice = min(deadline - now, 50_000_000)
+            usleep(UInt32(slice / 1000))
+        }
+    }
+}
