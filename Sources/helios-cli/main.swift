@@ -9,4 +9,5 @@ let context = CLIContext(
     stdinIsTerminal: isatty(STDIN_FILENO) == 1,
     readStdin: { String(data: FileHandle.standardInput.readDataToEndOfFile(), encoding: .utf8) }
 )
+Interrupt.install()
 exit(HeliosCLI.run(arguments: Array(CommandLine.arguments.dropFirst()), context: context, output: .standard()))

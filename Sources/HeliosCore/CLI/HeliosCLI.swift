@@ -38,9 +38,16 @@ public enum HeliosCLI {
             return .success
         case .validate(let files):
             return ValidateCommand(files: files, global: invocation.global, context: context, output: output).run()
-        case .submit, .upload, .poll, .status, .runs:
-            throw CLIFailure(.usage, "'helios \(commandName(invocation.command))' is not yet available in this build",
-                             hints: ["Run 'helios help' for what is."])
+        case .submit(let o):
+            return try RunCommands(session: Session(global: invocation.global, context: context, output: output)).submit(o)
+        case .upload(let o):
+            return try RunCommands(session: Session(global: invocation.global, context: context, output: output)).upload(o)
+        case .poll(let o):
+            return try RunCommands(session: Session(global: invocation.global, context: context, output: output)).poll(o)
+        case .status(let o):
+            return try RunCommands(session: Session(global: invocation.global, context: context, output: output)).status(o)
+        case .runs(let pendingOnly):
+            return try RunCommands(session: Session(global: invocation.global, context: context, output: output)).runs(pendingOnly: pendingOnly)
         }
     }
 
@@ -51,19 +58,6 @@ public enum HeliosCLI {
         case "environment": return Help.environment()
         case "output": return Help.output()
         case let name?: return CommandTable.command(named: name).map(Help.command) ?? Help.overview(version: HeliosVersion.string)
-        }
-    }
-
-    static func commandName(_ command: Invocation.Command) -> String {
-        switch command {
-        case .submit: "submit"
-        case .upload: "upload"
-        case .poll: "poll"
-        case .status: "status"
-        case .validate: "validate"
-        case .runs: "runs"
-        case .help: "help"
-        case .version: "--version"
         }
     }
 }

@@ -1,0 +1,162 @@
+import Foundation
+
+/// `POST /v1/models/mental-wellness` body (helios-api.md §2.1). Absent optionals are omitted.
+public struct CreateRunRequest: Encodable, Sendable, Equatable {
+    public struct User: Encodable, Sendable, Equatable {
+        public var userLabel: String
+        public var dateOfBirth: String
+        public var birthSex: String
+    }
+
+    public var user: User
+    public var language: String
+    public var accent: String?
+    public var sleepTime: String?
+    public var wakeTime: String?
+    public var recordingTime: String?
+    public var tags: [ValueRules.Tag]?
+    public var deleteData: Bool?
+    public var dataToDelete: [String]?
+
+    public init(userLabel: String, dateOfBirth: String, birthSex: ValueRules.BirthSex, language: String,
+                accent: String? = nil, sleepTime: String? = nil, wakeTime: String? = nil, recordingTime: String? = nil,
+                tags: [ValueRules.Tag] = [], deleteData: Bool = false, deleteRecordingsOnly: Bool = false) {
+        user = User(userLabel: userLabel, dateOfBirth: dateOfBirth, birthSex: birthSex.rawValue)
+        self.language = language
+        self.accent = accent
+        self.sleepTime = sleepTime
+        self.wakeTime = wakeTime
+        self.recordingTime = recordingTime
+        self.tags = tags.isEmpty ? nil : tags
+        if deleteRecordingsOnly {
+            self.deleteData = true
+            dataToDelete = ["RECORDINGS"]
+        } else if deleteData {
+            self.deleteData = true
+        }
+    }
+}
+
+/// `200` of the create call: the run id and where to PUT the recording.
+public struct CreateRunResponse: Decodable, Sendable, Equatable {
+    public var id: String
+    public var recordingUploadUrl: String
+}
+
+/// `GET /v1/models/mental-wellness/{id}` (§2.3). Nulls may be present or absent; unknown statuses
+/// are kept as strings rather than failing, and the whole object is kept in `raw`.
+public struct ModelRun: Sendable, Equatable {
+    public var id: String
+    public var status: String
+    public var userLabel: String?
+    public var createdAt: String?
+    public var completedAt: String?
+    public var errorCode: String?
+    public var errorReason: String?
+    public var warnings: [String]
+    public var raw: JSONValue
+
+    public static let terminalStatuses: Set<String> = ["COMPLETE_OK", "COMPLETE_ERROR"]
+    public var isFinished: Bool { Self.terminalStatuses.contains(status) }
+
+    public init(json: JSONValue) throws(APIDecodingError) {
+        guard case .object = json else { throw .init("the model run is not a JSON object") }
+        guard let id = json["id"]?.stringValue else { throw .init("the model run has no 'id'") }
+        guard let status = json["status"]?.stringValue else { throw .init("the model run has no 'status'") }
+        self.id = id
+        self.status = status
+        userLabel = json["userLabel"]?.stringValue
+        createdAt = json["createdAt"]?.stringValue
+        completedAt = json["completedAt"]?.stringValue
+        errorCode = json["errorCode"]?.stringValue
+        errorReason = json["errorReason"]?.stringValue
+        warnings = json["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        raw = json
+    }
+
+    /// The first section's scores (CLI.md: "scores come from the first section"); missing keys tolerated.
+    public var scores: Scores? {
+        guard status == "COMPLETE_OK", let first = raw["results"]?["sections"]?.arrayValue?.first else { return nil }
+        var s = Scores()
+        for key in Scores.order {
+            if let v = first[key]?["value"]?.doubleValue { s.values[key] = v }
+        }
+        return s
+    }
+
+    public var transcript: String? {
+        guard status == "COMPLETE_OK" else { return nil }
+        return raw["results"]?["sections"]?.arrayValue?.first?["transcript"]?.stringValue
+    }
+}
+
+public struct APIDecodingError: Error, Sendable, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+}
+
+/// The eleven Helios scores by API name.
+public struct Scores: Codable, Sendable, Equatable {
+    public static let order = [
+        "mentalStrain", "distress", "stress", "exhaustion", "sleepPropensity", "lowSelfEsteem",
+        "uniformDistress", "uniformStress", "uniformExhaustion", "uniformSleepPropensity", "uniformLowSelfEsteem",
+    ]
+    /// The bucketed scores take one of four values; the others are continuous in [0, 1].
+    public static let bucketed: Set<String> = ["distress", "stress", "exhaustion", "sleepPropensity", "lowSelfEsteem"]
+
+    public var values: [String: Double] = [:]
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        values = try decoder.singleValueContainer().decode([String: Double].self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(values)
+    }
+
+    /// A client-side band for text output (thymia's own labels are not published).
+    public static func band(_ value: Double, bucketed: Bool) -> String {
+        if bucketed {
+            switch value {
+            case ..<0.165: return "none"
+            case ..<0.495: return "low"
+            case ..<0.83: return "moderate"
+            default: return "high"
+            }
+        }
+        switch value {
+        case ..<0.25: return "low"
+        case ..<0.5: return "below middle"
+        case ..<0.75: return "above middle"
+        default: return "high"
+        }
+    }
+}
+
+/// `HTTPValidationError` (422): FastAPI's `{"detail":[{loc,msg,type}]}`, or a plain `detail` string.
+public struct ValidationErrorBody: Sendable {
+    public var messages: [String]
+
+    public init?(data: Data) {
+        guard let json = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
+        if let text = json["detail"]?.stringValue {
+            messages = [text]
+        } else if let items = json["detail"]?.arrayValue {
+            messages = items.map { item in
+                let loc = item["loc"]?.arrayValue?.compactMap { v -> String? in
+                    if let s = v.stringValue { return s }
+                    if let n = v.doubleValue { return String(Int(n)) }
+                    return nil
+                }.filter { $0 != "body" }.joined(separator: ".") ?? ""
+                let msg = item["msg"]?.stringValue ?? "invalid"
+                return loc.isEmpty ? msg : "\(loc): \(msg)"
+            }
+        } else if let text = json["message"]?.stringValue {
+            messages = [text]
+        } else {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+import Synchronization
+
+/// Ctrl-C: the handler only sets a flag; transfers (curl's progress callback), retry waits and poll
+/// waits check it and unwind, so every created run id is journaled and printed before exit 130.
+public enum Interrupt {
+    private static let flag = Atomic<Bool>(false)
+
+    public static var requested: Bool { flag.load(ordering: .relaxed) }
+
+    public static func install() {
+        signal(SIGINT) { _ in Interrupt.flag.store(true, ordering: .relaxed) }
+        signal(SIGTERM) { _ in Interrupt.flag.store(true, ordering: .relaxed) }
+    }
+
+    /// Sleeps up to `seconds` in short slices; false if interrupted first.
+    public static func sleep(_ seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if requested { return false }
+            Thread.sleep(forTimeInterval: min(0.05, max(0, deadline.timeIntervalSinceNow)))
+        }
+        return !requested
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// What every networked command needs, resolved once from options and environment: the base URL,
+/// the key (only when asked for), the journal, the palette and the notes channel.
+struct Session {
+    let global: GlobalOptions
+    let context: CLIContext
+    let output: Output
+    let journal: Journal
+    let stderrPalette: Palette
+    let stdoutPalette: Palette
+
+    init(global: GlobalOptions, context: CLIContext, output: Output) {
+        self.global = global
+        self.context = context
+        self.output = output
+        journal = Journal(path: Journal.defaultPath(environment: context.environment))
+        stderrPalette = Palette(mode: global.color, isTerminal: context.stderrIsTerminal, environment: context.environment)
+        stdoutPalette = Palette(mode: global.color, isTerminal: context.stdoutIsTerminal, environment: context.environment)
+    }
+
+    /// A note on stderr (progress, what happened); silenced by --quiet.
+    func note(_ text: String) {
+        if !global.quiet { output.err(text + "\n") }
+    }
+
+    func warn(_ text: String) {
+        output.err(stderrPalette.yellow("warning:") + " " + text + "\n")
+    }
+
+    /// `--base-url`, else `THYMIA_BASE_URL`, else the region's host. http:// only to loopback.
+    func baseURL() throws -> String {
+        let env = context.environment
+        let url: String
+        if let given = global.baseURL ?? env["THYMIA_BASE_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            url = given
+        } else {
+            let regionName = global.region?.rawValue ?? env["THYMIA_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+            guard let region = Region(rawValue: regionName) else {
+                throw CLIFailure(.usage, "invalid THYMIA_REGION '\(regionName)': expected one of default, ca, us")
+            }
+            url = region == .default ? "https://api.thymia.ai" : "https://\(region.rawValue).api.thymia.ai"
+        }
+        do {
+            _ = try URLPolicy.check(url)
+        } catch {
+            let source = global.baseURL != nil ? "--base-url" : "THYMIA_BASE_URL"
+            throw CLIFailure(.usage, "invalid value '\(Redaction.url(url))' for '\(source)': \(error.description)")
+        }
+        return url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+
+    /// The key from `--api-key-file`, `--api-key-stdin` or `THYMIA_API_KEY`, in that order.
+    func apiKey() throws -> String {
+        var key: String?
+        if let file = global.apiKeyFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw CLIFailure(.authFailed, "cannot read the API key file '\(file)'")
+            }
+            if let attrs = try? FileManager.default.attributesOfItem(atPath: file),
+               let mode = attrs[.posixPermissions] as? Int, mode & 0o077 != 0 {
+                warn("'\(file)' is readable by other users (mode \(String(mode & 0o777, radix: 8))); chmod 600 it")
+            }
+            key = text.split(whereSeparator: \.isNewline).first.map(String.init)
+        } else if global.apiKeyStdin {
+            key = context.readStdin()?.split(whereSeparator: \.isNewline).first.map(String.init)
+        } else {
+            key = context.environment["THYMIA_API_KEY"]
+        }
+        guard let key = key?.trimmingCharacters(in: .whitespaces), !key.isEmpty else {
+            throw CLIFailure(.authFailed, APIError.missingKey.message)
+        }
+        return key
+    }
+
+    func client(baseURL: String, apiKey: String) -> APIClient {
+        let output = output
+        let log: (@Sendable (String) -> Void)? = global.verbose
+            ? { @Sendable line in output.err(Redaction.text(line, secrets: [apiKey]) + "\n") }
+            : nil
+        let base = CurlTransport(version: HeliosVersion.string, log: log)
+        let quiet = global.quiet
+        let onRetry: @Sendable (RetryNotice) -> Void = { notice in
+            guard !quiet else { return }
+            output.err("retrying in \(String(format: "%.1f", notice.delay))s after \(notice.reason) (attempt \(notice.attempt))\n")
+        }
+        let transport = RetryingTransport(base, onRetry: onRetry)
+        return APIClient(baseURL: baseURL, apiKey: apiKey, transport: transport, shouldAbort: { Interrupt.requested })
+    }
+}
