@@ -53,12 +53,12 @@ public struct CurlTransport: HTTPTransport {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         switch result {
         case .success(let response):
-            log?(String(format: "< %d (%.3fs, %d bytes)", response.status, elapsed, response.body.count))
+            log?("< \(response.status) (\(String(format: "%.3f", elapsed))s, \(response.body.count) bytes)")
             return response
         case .failure(let error):
             // curl's messages can echo the URL; never let the signature or the key through.
             let safe = Self.redact(error, secrets: secrets)
-            log?(String(format: "! %@ (%.3fs)", "\(safe)", elapsed))
+            log?("! \(safe) (\(String(format: "%.3f", elapsed))s)")
             throw safe
         }
     }

@@ -79,3 +79,24 @@ public protocol HTTPTransport: Sendable {
         shouldAbort: (@Sendable () -> Bool)?
     ) throws(TransportError) -> HTTPResponse
 }
+
+extension TransportError: CustomStringConvertible {
+    /// Lower-case fragments for the CLI to prefix; messages are already redacted by the transport.
+    public var description: String {
+        switch self {
+        case .couldNotConnect(let m): return "could not connect: \(m)"
+        case .connectionLost(let m): return "connection lost: \(m)"
+        case .timedOut(let m): return "timed out: \(m)"
+        case .aborted: return "aborted"
+        case .fileUnreadable(let path, let reason): return "cannot read \(path): \(reason)"
+        case .other(let code, let m): return "transfer failed (curl \(code)): \(m)"
+        }
+    }
+
+    /// False only when no byte of the request can have reached the server (a file can become
+    /// unreadable mid-upload, so only a failed connection is certain).
+    public var requestMayHaveBeenSent: Bool {
+        if case .couldNotConnect = self { return false }
+        return true
+    }
+}

@@ -7,6 +7,12 @@ public struct RetryNotice: Sendable, Equatable {
     public var delay: Double
     /// `503`, or the transport error's short name.
     public var reason: String
+
+    public init(attempt: Int, delay: Double, reason: String) {
+        self.attempt = attempt
+        self.delay = delay
+        self.reason = reason
+    }
 }
 
 /// Wraps a transport and applies a `RetryPolicy`. Waits are abortable: when `shouldAbort` turns

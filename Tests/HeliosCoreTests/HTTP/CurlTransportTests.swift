@@ -223,7 +223,7 @@ typealias Request = HeliosCore.HTTPRequest
         #expect(log.first == "> POST \(server.baseURL)/upload?[redacted]")
         #expect(log.contains("> x-api-key: [redacted]"))
         #expect(log.contains("> Content-Type: application/json"))
-        #expect(log.contains { $0.hasPrefix("< 200 (") && $0.contains("bytes") })
+        #expect(log.contains { $0.hasPrefix("< 200 (") && $0.hasSuffix("s, 0 bytes)") })
         #expect(!log.joined().contains(apiKey))
         #expect(!log.joined().contains(signature))
         #expect(!log.joined().contains("X-Amz-Credential"))
@@ -245,7 +245,8 @@ typealias Request = HeliosCore.HTTPRequest
         let text = "\(error)" + lines.get.joined()
         #expect(!text.contains("topsecret"))
         #expect(!text.contains("key-123"))
-        #expect(lines.get.last?.hasPrefix("! ") == true)
+        #expect(lines.get.last?.hasPrefix("! could not connect: ") == true)
+        #expect(!error.requestMayHaveBeenSent)
     }
 }
 
