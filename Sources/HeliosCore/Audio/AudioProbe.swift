@@ -1,0 +1,81 @@
+import Foundation
+
+/// Measures a recording: checks the file, sniffs its format, and reads duration, sample rate and
+/// channels the cheapest trustworthy way for that format.
+public enum AudioProbe {
+    /// The file's size after checking it exists, is a regular file, is readable and is not empty.
+    public static func checkFile(_ path: String) throws(AudioProblem) -> Int64 {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { throw .notFound }
+            throw .notReadable(String(cString: strerror(code)))
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw .notAFile("a directory")
+        default: throw .notAFile("a device, pipe or socket")
+        }
+        guard access(path, R_OK) == 0 else { throw .notReadable(String(cString: strerror(errno))) }
+        guard st.st_size > 0 else { throw .empty }
+        return Int64(st.st_size)
+    }
+
+    /// Everything the local check measures. On a format problem the error carries the reason;
+    /// `partial` (when non-nil on return through `probe(path:partial:)`) keeps what was learned.
+    public static func probe(path: String) throws(AudioProblem) -> AudioInfo {
+        var partial: AudioInfo?
+        return try probe(path: path, partial: &partial)
+    }
+
+    static func probe(path: String, partial: inout AudioInfo?) throws(AudioProblem) -> AudioInfo {
+        let bytes = try checkFile(path)
+        guard let file = FileBytes(path: path) else { throw .notReadable(String(cString: strerror(errno))) }
+        let sniffed = try FormatSniffer.sniff(file)
+        var info = AudioInfo(format: sniffed.format, bytes: bytes)
+        partial = info
+        do {
+            let timing: MediaTiming
+            switch sniffed.format {
+            case .mp4: timing = try MP4Timing.read(file)
+            case .webm: timing = try WebMTiming.read(file)
+            case .mp3: timing = try mp3Timing(path: path, file: file, start: sniffed.audioStart)
+            case .wav, .flac, .ogg, .opus: timing = try sndfileTiming(path: path)
+            }
+            info.durationSeconds = timing.duration
+            info.sampleRate = timing.sampleRate
+            info.channels = timing.channels
+            return info
+        } catch let problem as AudioProblem {
+            throw problem
+        } catch {
+            throw .notReadable("\(error)")
+        }
+    }
+
+    private static func sndfileTiming(path: String) throws(AudioProblem) -> MediaTiming {
+        let sound = try SndFile(path: path)
+        guard sound.sampleRate > 0, sound.channels > 0 else { throw .invalidFormat("file states no sample rate or channels") }
+        try sound.checkTail()
+        return MediaTiming(duration: sound.duration, sampleRate: sound.sampleRate, channels: sound.channels)
+    }
+
+    /// libsndfile (mpg123) knows the exact, gapless length only from a Xing/Info/VBRI header;
+    /// without one its frame count is a guess from the first frame's bitrate (wrong for VBR),
+    /// and decoding stops at that guess. Then we count frame headers ourselves.
+    private static func mp3Timing(path: String, file: FileBytes, start: UInt64) throws -> MediaTiming {
+        guard let scan = try MP3Frames.scan(file, from: start), scan.frames > 0 else {
+            throw AudioProblem.invalidFormat("MP3 file holds no complete audio frame")
+        }
+        let rate = scan.first.sampleRate
+        if scan.hasVBRHeader, let sound = try? SndFile(path: path), sound.frames > 0, sound.sampleRate == rate {
+            // The header's count can outlive a truncation: trust it only up to what is really there.
+            let scanned = Double(scan.samples) / Double(rate)
+            if sound.duration <= scanned + 0.1 {
+                return MediaTiming(duration: sound.duration, sampleRate: rate, channels: sound.channels)
+            }
+            return MediaTiming(duration: scanned, sampleRate: rate, channels: scan.first.channels)
+        }
+        return MediaTiming(duration: Double(scan.samples) / Double(rate), sampleRate: rate, channels: scan.first.channels)
+    }
+}

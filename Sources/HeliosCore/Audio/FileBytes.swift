@@ -1,0 +1,74 @@
+import Foundation
+
+/// Random access to a file by offset through a small window cache: the parsers read headers
+/// scattered through a file and seek past payloads, so memory stays constant whatever the size.
+final class FileBytes {
+    let size: UInt64
+    private let handle: FileHandle
+    private var window: [UInt8] = []
+    private var windowStart: UInt64 = 0
+    private static let windowSize = 64 * 1024
+
+    init?(path: String) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        self.handle = handle
+        guard let end = try? handle.seekToEnd() else { return nil }
+        size = end
+    }
+
+    deinit { try? handle.close() }
+
+    /// Up to `count` bytes at `offset`; fewer at the end of the file, none past it.
+    func read(at offset: UInt64, count: Int) throws -> [UInt8] {
+        guard count > 0, offset < size else { return [] }
+        let want = Int(min(UInt64(count), size - offset))
+        let windowEnd = windowStart + UInt64(window.count)
+        if offset >= windowStart, offset + UInt64(want) <= windowEnd {
+            let from = Int(offset - windowStart)
+            return Array(window[from..<from + want])
+        }
+        if want > Self.windowSize { return try readDirect(at: offset, count: want) }
+        window = try readDirect(at: offset, count: Self.windowSize)
+        windowStart = offset
+        return Array(window.prefix(want))
+    }
+
+    /// Exactly `count` bytes at `offset`, or nil when the file ends first.
+    func readExactly(at offset: UInt64, count: Int) throws -> [UInt8]? {
+        let bytes = try read(at: offset, count: count)
+        return bytes.count == count ? bytes : nil
+    }
+
+    private func readDirect(at offset: UInt64, count: Int) throws -> [UInt8] {
+        try handle.seek(toOffset: offset)
+        guard let data = try handle.read(upToCount: count) else { return [] }
+        return [UInt8](data)
+    }
+}
+
+/// Big-endian and little-endian integers out of byte arrays, bounds-checked (nil when short).
+extension Array where Element == UInt8 {
+    func be(_ at: Int, _ width: Int) -> UInt64? {
+        guard at >= 0, width <= 8, at + width <= count else { return nil }
+        var v: UInt64 = 0
+        for i in at..<at + width { v = v << 8 | UInt64(self[i]) }
+        return v
+    }
+
+    func be32(_ at: Int) -> UInt32? { be(at, 4).map { UInt32(truncatingIfNeeded: $0) } }
+
+    func le32(_ at: Int) -> UInt32? {
+        guard at >= 0, at + 4 <= count else { return nil }
+        return UInt32(self[at]) | UInt32(self[at + 1]) << 8 | UInt32(self[at + 2]) << 16 | UInt32(self[at + 3]) << 24
+    }
+
+    func ascii(_ at: Int, _ width: Int) -> String? {
+        guard at >= 0, at + width <= count else { return nil }
+        return String(decoding: self[at..<at + width], as: UTF8.self)
+    }
+
+    func hasPrefix(_ bytes: [UInt8], at: Int = 0) -> Bool {
+        guard at >= 0, at + bytes.count <= count else { return false }
+        return self[at..<at + bytes.count].elementsEqual(bytes)
+    }
+}
