@@ -97,3 +97,13 @@ func extensionMismatchIsAWarningOnly(format: TestRecordings.Format, name: String
     #expect(audio["format"] as? String == "wav")
     #expect(audio["sha256"] is NSNull)
 }
+
+@Test(arguments: [("north-wind-and-the-sun.flac", 20.96, nil), ("too-short.flac", 3.83, "TOO_SHORT")] as [(String, Double, String?)])
+func bundledSamplesGetTheirDocumentedVerdicts(name: String, seconds: Double, verdict: String?) throws {
+    let path = TestPaths.packageRoot.appendingPathComponent("samples").appendingPathComponent(name).path
+    let report = RecordingValidator.validate(path: path)
+    let audio = try #require(report.audio)
+    #expect(audio.format == .flac && audio.sampleRate == 16_000 && audio.channels == 1)
+    #expect(abs((audio.durationSeconds ?? 0) - seconds) <= 0.05)
+    #expect(report.problems.map(\.code) == (verdict.map { [$0] } ?? []))
+}
