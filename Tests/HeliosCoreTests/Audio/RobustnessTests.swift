@@ -131,3 +131,13 @@ func hostileWebMIsInvalidFormat(name: String, bytes: [UInt8]) {
     #expect(MP3FrameHeader([0xFF, 0xFB, 0x90, 0x66]) == nil)  // reserved emphasis
     #expect(MP3FrameHeader([0xFF, 0xFB, 0x90, 0x64])?.frameLength == 417)
 }
+
+@Test func mp3WithJunkBetweenFramesCountsOnlyRealFrames() throws {
+    // 12 s of MP3, then 200 KB of zeros and an ID3v1-style tail: the scan skips the junk quickly.
+    let path = try TestRecordings.write(.mp3, seconds: 12, to: AudioScratch.dir, name: "junk-source.mp3")
+    let audio = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    let junked = AudioScratch.write("junk.mp3", audio + [UInt8](repeating: 0, count: 200_000) + Array("TAG".utf8) + [UInt8](repeating: 0x20, count: 125))
+    let report = RecordingValidator.validate(path: junked)
+    #expect(abs((report.audio?.durationSeconds ?? 0) - 12) <= 0.1, "\(report)")
+    #expect(report.ok)
+}
