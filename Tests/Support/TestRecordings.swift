@@ -6,14 +6,15 @@ import Foundation
 public enum TestRecordings {
     /// What libsndfile can write. `aiff` exists to test rejection: thymia does not accept it.
     public enum Format: String, CaseIterable, Sendable {
-        case wav, flac, ogg, opus, mp3, aiff
+        case wav, rf64, flac, ogg, opus, mp3, aiff
 
-        /// The file extension that matches the content.
-        public var fileExtension: String { rawValue }
+        /// The file extension that matches the content (RF64 is 64-bit WAV, named .wav).
+        public var fileExtension: String { self == .rf64 ? "wav" : rawValue }
 
         var sndfileFormat: Int32 {
             switch self {
             case .wav: Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_16)
+            case .rf64: Int32(SF_FORMAT_RF64 | SF_FORMAT_PCM_16)
             case .flac: Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_16)
             case .ogg: Int32(SF_FORMAT_OGG | SF_FORMAT_VORBIS)
             case .opus: Int32(SF_FORMAT_OGG | SF_FORMAT_OPUS)

@@ -16,6 +16,7 @@ private let generated: [Generated] = [
     Generated(format: .wav, seconds: 25.5, rate: 48_000, channels: 2),
     Generated(format: .wav, seconds: 11, rate: 8000, channels: 1),
     Generated(format: .wav, seconds: 30, rate: 44_100, channels: 6),
+    Generated(format: .rf64, seconds: 12.5, rate: 48_000, channels: 2),
     Generated(format: .flac, seconds: 20, rate: 16_000, channels: 1),
     Generated(format: .flac, seconds: 12.25, rate: 44_100, channels: 2),
     Generated(format: .ogg, seconds: 15, rate: 22_050, channels: 1),

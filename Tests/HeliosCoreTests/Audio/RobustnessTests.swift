@@ -141,3 +141,42 @@ func hostileWebMIsInvalidFormat(name: String, bytes: [UInt8]) {
     #expect(abs((report.audio?.durationSeconds ?? 0) - 12) <= 0.1, "\(report)")
     #expect(report.ok)
 }
+
+/// Deterministic byte corruption of every fixture and generated format: whatever the damage,
+/// the check returns a report (no crash, no hang) with a finite, non-negative duration if any.
+@Test(.timeLimit(.minutes(2)))
+func corruptedRecordingsNeverCrash() throws {
+    var sources = Fixture.all.map { TestPaths.fixture($0.name) }
+    for format in [TestRecordings.Format.wav, .flac, .ogg, .opus, .mp3] {
+        sources.append(try TestRecordings.write(format, seconds: 11, signal: .noise, to: AudioScratch.dir, name: "fuzz-\(format).\(format)"))
+    }
+    var random = SeededBytes(seed: 42)
+    for source in sources {
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: source)))
+        for round in 0..<60 {
+            var bytes = original
+            // Headers live at the start: aim most damage there, some anywhere.
+            for _ in 0..<(1 + random.next() % 8) {
+                let span = round % 2 == 0 ? min(bytes.count, 512) : bytes.count
+                bytes[Int(random.next() % UInt64(span))] = UInt8(truncatingIfNeeded: random.next())
+            }
+            let path = AudioScratch.write("fuzz-\(round)-" + (source as NSString).lastPathComponent, bytes)
+            let report = RecordingValidator.validate(path: path)
+            if let d = report.audio?.durationSeconds { #expect(d.isFinite && d >= 0, "\(path): \(d)") }
+            if report.ok {
+                let d = report.audio?.durationSeconds ?? -1
+                #expect(d >= RecordingValidator.minimumSeconds && d <= RecordingValidator.maximumSeconds, "\(path): ok with \(d) s")
+            }
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+}
+
+private struct SeededBytes {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return state >> 33
+    }
+}

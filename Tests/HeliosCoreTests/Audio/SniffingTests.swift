@@ -9,14 +9,18 @@ private func sniff(_ path: String) throws -> AudioFormat {
 }
 
 private let expectedFormat: [TestRecordings.Format: AudioFormat] = [
-    .wav: .wav, .flac: .flac, .ogg: .ogg, .opus: .opus, .mp3: .mp3,
+    .wav: .wav, .rf64: .wav, .flac: .flac, .ogg: .ogg, .opus: .opus, .mp3: .mp3,
 ]
 
-@Test(arguments: [TestRecordings.Format.wav, .flac, .ogg, .opus, .mp3])
+@Test(arguments: [TestRecordings.Format.wav, .rf64, .flac, .ogg, .opus, .mp3])
 func generatedRecordingsAreSniffedByContent(format: TestRecordings.Format) throws {
     // A neutral extension: the content alone must decide.
     let path = try TestRecordings.write(format, seconds: 1, sampleRate: 48_000, to: AudioScratch.dir, name: "sniff-\(format).bin")
     #expect(try sniff(path) == expectedFormat[format])
+    if format == .rf64 {
+        let magic = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: 4)
+        #expect(magic == Data("RF64".utf8))
+    }
 }
 
 @Test(arguments: Fixture.all)
