@@ -67,7 +67,7 @@ enum MP3Frames {
         while offset + 4 <= file.size {
             let head = try file.read(at: offset, count: 4)
             guard let header = MP3FrameHeader(head) else {
-                offset += 1
+                offset = try nextSync(file, after: offset)
                 continue
             }
             if first == nil {
@@ -87,5 +87,17 @@ enum MP3Frames {
         }
         guard let first else { return nil }
         return Scan(first: first, frames: frames, samples: samples, hasVBRHeader: hasVBRHeader)
+    }
+
+    /// The next 0xFF byte after `offset`, searched a window at a time so junk costs no per-byte reads.
+    private static func nextSync(_ file: FileBytes, after offset: UInt64) throws -> UInt64 {
+        var at = offset + 1
+        while at < file.size {
+            let chunk = try file.read(at: at, count: 64 * 1024)
+            guard !chunk.isEmpty else { break }
+            if let i = chunk.firstIndex(of: 0xFF) { return at + UInt64(i) }
+            at += UInt64(chunk.count)
+        }
+        return file.size
     }
 }

@@ -1,6 +1,6 @@
 /// MP4/M4A duration from the box tree, read by seeking from box header to box header: the audio
-/// track's `mdhd`, else `mvex/mehd`, else the sum of its fragments' sample durations
-/// (`moof/traf/tfhd|tfdt|trun`), else `mvhd`. Sample rate and channels come from `stsd`.
+/// `mvhd`, else the audio track's `mdhd`, else `mvex/mehd`, else the end of its last fragment
+/// (`moof/traf/tfhd|tfdt|trun`). Sample rate and channels come from `stsd`.
 enum MP4Timing {
     struct Box {
         var type: String
@@ -52,15 +52,17 @@ enum MP4Timing {
         guard sawMoov else { throw AudioProblem.invalidFormat("MP4 file has no 'moov' box (truncated, or not finished by its recorder)") }
         guard let audio = state.audio else { throw AudioProblem.invalidFormat("MP4 file has no audio track") }
 
+        // mvhd first: it is the presentation length after edit lists (AAC priming trimmed), as
+        // ffprobe reports; an empty_moov fragmented file leaves it 0 and falls through.
         let seconds: Double
-        if audio.duration > 0, audio.duration != UInt64(UInt32.max), audio.duration != UInt64.max, audio.timescale > 0 {
+        if state.movieDuration > 0, state.movieDuration != UInt64(UInt32.max), state.movieTimescale > 0 {
+            seconds = Double(state.movieDuration) / Double(state.movieTimescale)
+        } else if audio.duration > 0, audio.duration != UInt64(UInt32.max), audio.duration != UInt64.max, audio.timescale > 0 {
             seconds = Double(audio.duration) / Double(audio.timescale)
         } else if state.fragmentDuration > 0, state.movieTimescale > 0 {
             seconds = Double(state.fragmentDuration) / Double(state.movieTimescale)
         } else if state.fragmentsEnd > 0, audio.timescale > 0 {
             seconds = Double(state.fragmentsEnd) / Double(audio.timescale)
-        } else if state.movieDuration > 0, state.movieDuration != UInt64(UInt32.max), state.movieTimescale > 0 {
-            seconds = Double(state.movieDuration) / Double(state.movieTimescale)
         } else {
             throw AudioProblem.invalidFormat("MP4 file states no duration and holds no audio fragments")
         }
@@ -174,6 +176,11 @@ enum MP4Timing {
                 // keeps channelcount at +24 and a 16.16 samplerate at +32 from the entry's start.
                 if let channels = d.be(8 + 24, 2), channels > 0 { track.channels = Int(channels) }
                 if let rate = d.be32(8 + 32), rate >> 16 > 0 { track.sampleRate = Int(rate >> 16) }
+                // mp4a's header fields are templates (always 2 channels); AAC's own config is the truth.
+                if d.ascii(12, 4) == "mp4a", let config = AACConfig(sampleEntry: Array(d.dropFirst(8))) {
+                    track.channels = config.channels ?? track.channels
+                    track.sampleRate = config.sampleRate ?? track.sampleRate
+                }
             default:
                 break
             }
@@ -242,5 +249,64 @@ enum MP4Timing {
             done += n
         }
         return sum
+    }
+}
+
+/// The AudioSpecificConfig inside an `mp4a` entry's `esds` box (ISO 14496-3 1.6.2.1).
+struct AACConfig {
+    var sampleRate: Int?
+    var channels: Int?
+
+    private static let rates = [96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8000, 7350]
+
+    /// `entry` starts at the sample entry's size field; child boxes follow its 36-byte header.
+    init?(sampleEntry entry: [UInt8]) {
+        var at = 36
+        var esds: ArraySlice<UInt8>?
+        while at + 8 <= entry.count, let size = entry.be32(at), size >= 8, at + Int(size) <= entry.count {
+            if entry.ascii(at + 4, 4) == "esds" { esds = entry[(at + 12)..<(at + Int(size))] }
+            at += Int(size)
+        }
+        guard let esds, let asc = Self.decoderSpecificInfo(Array(esds)), asc.count >= 2 else { return nil }
+        let frequencyIndex = Int((asc[0] & 0x07) << 1 | asc[1] >> 7)
+        let channelConfig = Int((asc[1] >> 3) & 0x0F)
+        sampleRate = frequencyIndex < Self.rates.count ? Self.rates[frequencyIndex] : nil
+        channels = (1...6).contains(channelConfig) ? channelConfig : channelConfig == 7 ? 8 : nil
+    }
+
+    /// Walks the descriptors ES (0x03) → DecoderConfig (0x04) → DecoderSpecificInfo (0x05).
+    private static func decoderSpecificInfo(_ d: [UInt8]) -> [UInt8]? {
+        var at = 0
+        var guardCount = 0
+        while at < d.count, guardCount < 64 {
+            guardCount += 1
+            let tag = d[at]
+            at += 1
+            var length = 0
+            for _ in 0..<4 {
+                guard at < d.count else { return nil }
+                let byte = d[at]
+                at += 1
+                length = length << 7 | Int(byte & 0x7F)
+                if byte & 0x80 == 0 { break }
+            }
+            switch tag {
+            case 0x03:
+                guard at + 3 <= d.count else { return nil }
+                let flags = d[at + 2]
+                at += 3
+                if flags & 0x80 != 0 { at += 2 }
+                if flags & 0x40 != 0 { guard at < d.count else { return nil }; at += 1 + Int(d[at]) }
+                if flags & 0x20 != 0 { at += 2 }
+            case 0x04:
+                at += 13
+            case 0x05:
+                guard at + length <= d.count else { return nil }
+                return Array(d[at..<at + length])
+            default:
+                at += length
+            }
+        }
+        return nil
     }
 }

@@ -176,7 +176,7 @@ enum WebMTiming {
             }
             switch element.id {
             case EBML.ID.timecode:
-                if size <= 8 { clusterTime = EBML.unsigned(try file.read(at: dataStart, count: Int(size))[...]).map(Double.init) }
+                if size <= 8 { clusterTime = EBML.unsigned(try file.read(at: dataStart, count: Int(size))[...]).map { Double($0) } }
             case EBML.ID.simpleBlock:
                 if let t = try blockTime(file, at: dataStart, audio: audio), let base = clusterTime {
                     (previous, latest) = (latest, base + t)
@@ -191,7 +191,7 @@ enum WebMTiming {
                         start = base + t
                     }
                     if child.id == EBML.ID.blockDuration, childSize <= 8 {
-                        length = EBML.unsigned(try file.read(at: childData, count: Int(childSize))[...]).map(Double.init)
+                        length = EBML.unsigned(try file.read(at: childData, count: Int(childSize))[...]).map { Double($0) }
                     }
                     inner = childData &+ childSize
                 }
