@@ -12,15 +12,6 @@ swift build -c release --product helios >&2
 BIN="$(swift build -c release --show-bin-path)"
 HELIOS=("$BIN/helios" validate --json)
 
-# Until the CLI's `validate` command lands, fall back to a harness making the same library call.
-if ! "$BIN/helios" validate --json samples/north-wind-and-the-sun.flac 2>/dev/null | grep -q '"schemaVersion"'; then
-    echo "note: '$BIN/helios validate' is not available yet; timing bench/validate-harness.swift instead" >&2
-    swiftc -O bench/validate-harness.swift -I "$BIN/Modules" \
-        -Xcc -fmodule-map-file=Sources/CSndFile/module.modulemap -Xcc -fmodule-map-file=Sources/CCurl/module.modulemap \
-        "$BIN"/HeliosCore.build/*.o -lsndfile -lcurl -o "$WORK/validate-harness"
-    HELIOS=("$WORK/validate-harness")
-fi
-
 # Speech-like test signal: pink noise with a 4 Hz syllable-rate tremolo.
 make_once() { [ -s "$1" ] || { echo "generating $1" >&2; shift; "$@"; }; }
 SYNTH=(synth 180 pinknoise tremolo 4 90 gain -6)

@@ -79,8 +79,15 @@ public struct Journal: Sendable {
         line.append(0x0A)
         let fd = try open(forAppend: true)
         defer { close(fd) }
-        flock(fd, LOCK_EX)
+        try lock(fd, LOCK_EX)
         defer { flock(fd, LOCK_UN) }
+        // After a crash mid-write the file ends without a newline: start on a fresh line, or this
+        // entry (perhaps the only record of a new run) would be glued to the fragment and lost.
+        var st = stat()
+        if fstat(fd, &st) == 0, st.st_size > 0 {
+            var last: UInt8 = 0
+            if pread(fd, &last, 1, st.st_size - 1) == 1, last != 0x0A { line.insert(0x0A, at: 0) }
+        }
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == line.count else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
     }
@@ -91,7 +98,7 @@ public struct Journal: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         let fd = try open(forAppend: false)
         defer { close(fd) }
-        flock(fd, LOCK_SH)
+        try lock(fd, LOCK_SH)
         defer { flock(fd, LOCK_UN) }
         let data = FileHandle(fileDescriptor: fd, closeOnDealloc: false).readDataToEndOfFile()
         let decoder = JSONDecoder()
@@ -117,6 +124,13 @@ public struct Journal: Sendable {
         return order.compactMap { last[$0] }
     }
 
+    /// Waits for the lock, retrying when a signal interrupts the wait; never writes unlocked.
+    private func lock(_ fd: Int32, _ operation: Int32) throws(JournalError) {
+        while flock(fd, operation) != 0 {
+            guard errno == EINTR else { throw .cannotWrite(path: path, reason: "cannot lock: " + String(cString: strerror(errno))) }
+        }
+    }
+
     private func open(forAppend: Bool) throws(JournalError) -> Int32 {
         let dir = (path as NSString).deletingLastPathComponent
         do {
@@ -125,7 +139,7 @@ public struct Journal: Sendable {
         } catch {
             throw .cannotOpen(path: path, reason: "cannot create \(dir)")
         }
-        let flags = forAppend ? (O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC) : (O_RDONLY | O_CLOEXEC)
+        let flags = forAppend ? (O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC) : (O_RDONLY | O_CLOEXEC)
         let fd = Glibc.open(path, flags, 0o600)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         // A journal created by an older umask or by hand is tightened: it holds health-data metadata.

@@ -137,8 +137,15 @@ struct RunCommands {
                 created = try client.createRun(request)
             } catch {
                 if error == .aborted { throw tracker.interrupted() }
+                var hints = tracker.hints()
+                switch error {
+                case .network, .timedOut, .server, .malformed:
+                    // The POST is never resent once it may have arrived (no idempotency key): say so.
+                    hints.append("the request may have reached thymia, so a run may exist without its recording; nothing was uploaded")
+                default: break
+                }
                 throw CLIFailure(error.exitCode, "creating a run for \(recording.path): \(error.message)",
-                                 runId: abandoned, hints: tracker.hints())
+                                 runId: abandoned, hints: hints)
             }
             let runId = created.id
             tracker.created(runId, uploaded: false)

@@ -5,6 +5,14 @@ public struct RunResult: Encodable, Sendable {
     public struct RunError: Encodable, Sendable, Equatable {
         public var code: String
         public var reason: String?
+
+        enum CodingKeys: String, CodingKey { case code, reason }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(code, forKey: .code)
+            try c.encode(reason, forKey: .reason)
+        }
     }
 
     public var schemaVersion = 1

@@ -121,10 +121,8 @@ private func appendRaw(_ text: String, to path: String) throws {
         try journal.append(entry("r3", "CREATED"))
         var warnings: [String] = []
         let ids = try journal.entries { warnings.append($0) }.map(\.runId)
-        withKnownIssue("Journal.append glues its line onto a torn last line (see report)") {
-            #expect(ids == ["r1", "r3"])
-            #expect(warnings.count == 1)
-        }
+        #expect(ids == ["r1", "r3"])
+        #expect(warnings.count == 1)
     }
 
     @Test func blankLinesAreIgnoredSilently() throws {

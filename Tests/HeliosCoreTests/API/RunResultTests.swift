@@ -74,10 +74,8 @@ private let allKeys: Set<String> = [
         let error = try #require(try jsonLine(result)["error"] as? [String: Any])
         #expect(error["code"] as? String == "ERR_UNKNOWN")
         // "Every key is always present (null when empty)" holds for the nested error object too.
-        withKnownIssue("RunResult.RunError drops a nil reason instead of writing null (see report)") {
-            #expect(Set(error.keys) == ["code", "reason"])
-            #expect(error["reason"] is NSNull)
-        }
+        #expect(Set(error.keys) == ["code", "reason"])
+        #expect(error["reason"] is NSNull)
     }
 
     @Test func completeOKGivesElevenScoresAndTheTranscript() throws {
