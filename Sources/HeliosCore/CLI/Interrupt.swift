@@ -9,6 +9,13 @@ public enum Interrupt {
     public static var requested: Bool { flag.load(ordering: .relaxed) }
 
     public static func install() {
+        // A parent may start us with these signals blocked (some process spawners do); a blocked
+        // Ctrl-C would never reach the handler, so unblock them explicitly.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in Interrupt.flag.store(true, ordering: .relaxed) }
         signal(SIGTERM) { _ in Interrupt.flag.store(true, ordering: .relaxed) }
     }

@@ -1,0 +1,325 @@
+import Foundation
+import HeliosCore
+import HeliosTestSupport
+import Testing
+
+/// `helios submit` end to end: the real binary, libcurl, and the real emulator on loopback.
+struct SubmitCLITests {
+    enum Source: String, CaseIterable, Sendable {
+        case wav, flac, ogg, opus, mp3, webm, liveWebm, m4a, fragmentedMP4
+    }
+
+    static let mime: [Source: String] = [
+        .wav: "audio/wav", .flac: "audio/flac", .ogg: "audio/ogg", .opus: "audio/ogg", .mp3: "audio/mpeg",
+        .webm: "audio/webm", .liveWebm: "audio/webm", .m4a: "audio/mp4", .fragmentedMP4: "audio/mp4",
+    ]
+
+    func file(_ source: Source, _ h: RunHarness) throws -> String {
+        switch source {
+        case .wav: return try h.recording(.wav)
+        case .flac: return try h.recording(.flac)
+        case .ogg: return try h.recording(.ogg)
+        case .opus: return try h.recording(.opus)
+        case .mp3: return try h.recording(.mp3)
+        case .webm: return TestPaths.fixture("ok-12s.webm")
+        case .liveWebm: return TestPaths.fixture("live-12s.webm")
+        case .m4a: return TestPaths.fixture("ok-12s.m4a")
+        case .fragmentedMP4: return TestPaths.fixture("fragmented-12s.mp4")
+        }
+    }
+
+    /// Every accepted format: the emulator receives exactly the file's bytes, sized, typed, keyless.
+    @Test(arguments: Source.allCases)
+    func everyFormatEndToEnd(source: Source) throws {
+        let h = try RunHarness()
+        let path = try file(source, h)
+        let r = try h.helios(["submit", path, "--json", "--poll-interval", "1s"] + RunHarness.userArgs)
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try r.jsonLines()
+        #expect(lines.count == 1)
+        let result = try #require(lines.first)
+        #expect(result["status"] as? String == "COMPLETE_OK")
+        #expect(result["schemaVersion"] as? Int == 1)
+        #expect(result["file"] as? String == path)
+        let scores = try #require(result["scores"] as? [String: Double])
+        #expect(scores.count == 11)
+        let audio = try #require(result["audio"] as? [String: Any])
+        #expect(audio["sha256"] as? String == (try sha256(path)))
+
+        let put = try #require(try h.uploads().first)
+        #expect(put.bodyBytes == fileSize(path))
+        #expect(put.contentLength == String(fileSize(path)))
+        #expect(put.transferEncoding == nil)
+        #expect(put.bodySha256 == (try sha256(path)))
+        #expect(put.hasApiKey == false)
+        #expect(put.contentType == Self.mime[source])
+        #expect(try h.emulator.log().filter { $0.method != "PUT" && $0.route != nil }.allSatisfy(\.hasApiKey))
+    }
+
+    @Test func textOutputShowsScoresAndRunOnStdoutOnly() throws {
+        let h = try RunHarness()
+        let path = try h.recording()
+        let r = try h.helios(["submit", path, "--poll-interval", "1s", "-u", "participant-7"] + RunHarness.userArgs)
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("COMPLETE_OK"))
+        #expect(r.stdout.contains("participant-7"))
+        #expect(r.stdout.contains("mentalStrain"))
+        #expect(!r.stdout.contains("uploading"))
+        #expect(r.stderr.contains("uploading"))
+        let run = try #require(try h.emulator.runs().first)
+        #expect(run.userLabel == "participant-7")
+        #expect(run.dateOfBirth == "1990-08-01")
+        #expect(run.birthSex == "FEMALE")
+    }
+
+    /// Each ERR_ outcome the emulator can produce → exit 1 with the code and thymia's advice.
+    @Test(arguments: [
+        ("ERR_RECORDING_TOO_SHORT", 4.0, false),
+        ("ERR_RECORDING_TOO_LONG", 200.0, false),
+        ("ERR_INTERNAL", 12.0, true),
+        ("ERR_RECORDING_INVALID_FORMAT", 0.0, false),
+    ])
+    func runErrorsExit1(code: String, seconds: Double, marker: Bool) throws {
+        let h = try RunHarness()
+        var path: String
+        if seconds == 0 {
+            path = h.dir + "/noise.wav"
+            try Data((0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 7919 >> 3) }).write(to: URL(fileURLWithPath: path))
+        } else {
+            path = try h.recording(.wav, seconds: seconds)
+        }
+        if marker {
+            // The emulator's test hook: this marker in the first 64 KiB ends the run in ERR_INTERNAL.
+            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+            try handle.seek(toOffset: 1000)
+            handle.write(Data("HELIOS_EMULATOR_ERR_INTERNAL".utf8))
+            try handle.close()
+        }
+        let r = try h.helios(["submit", path, "--json", "--skip-validation", "--poll-interval", "1s"] + RunHarness.userArgs)
+        #expect(r.status == 1, "\(r.stderr)")
+        let result = try #require(try r.jsonLines().first)
+        #expect(result["status"] as? String == "COMPLETE_ERROR")
+        let error = try #require(result["error"] as? [String: Any])
+        #expect(error["code"] as? String == code)
+        #expect(result["scores"] is NSNull)
+
+        let text = try h.helios(["poll", result["runId"] as! String])
+        #expect(text.status == 1)
+        #expect(text.stdout.contains(code))
+        #expect(text.stdout.contains("action"))
+    }
+
+    @Test func localRejectionSendsNothingAndExits3() throws {
+        let h = try RunHarness()
+        let path = try h.recording(.wav, seconds: 4)
+        let r = try h.helios(["submit", path] + RunHarness.userArgs)
+        #expect(r.status == 3)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.contains("TOO_SHORT"))
+        #expect(try h.emulator.log().filter { $0.route != nil }.isEmpty)
+    }
+
+    @Test(arguments: [[], ["--fault", "auth:403"]])
+    func badKeyExits4(faults: [String]) throws {
+        let h = try RunHarness(emulatorArguments: faults)
+        let r = try h.helios(["submit", try h.recording()] + RunHarness.userArgs, env: ["THYMIA_API_KEY": "wrong-key"])
+        #expect(r.status == 4)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.contains("refused the key"))
+    }
+
+    @Test func missingKeySaysHowToProvideOne() throws {
+        let h = try RunHarness()
+        let r = try CommandRunner.helios(["submit", try h.recording()] + RunHarness.userArgs,
+                                         environment: ["THYMIA_BASE_URL": h.emulator.baseURL, "HELIOS_STATE_DIR": h.state])
+        #expect(r.status == 4)
+        #expect(r.stderr.contains("THYMIA_API_KEY") && r.stderr.contains("--api-key-file") && r.stderr.contains("--api-key-stdin"))
+        #expect(try h.emulator.log().filter { $0.route != nil }.isEmpty)
+    }
+
+    @Test func keyFromFileAndFromStdin() throws {
+        let h = try RunHarness()
+        let keyFile = h.dir + "/key"
+        try (RunHarness.key + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyFile)
+        let path = try h.recording()
+        let fromFile = try h.helios(["upload", path, "--api-key-file", keyFile] + RunHarness.userArgs, env: ["THYMIA_API_KEY": ""])
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+        #expect(fromFile.stderr.contains("readable by other users"))
+        let fromStdin = try h.helios(["upload", path, "--api-key-stdin"] + RunHarness.userArgs, env: ["THYMIA_API_KEY": ""],
+                                     stdin: RunHarness.key + "\n")
+        #expect(fromStdin.status == 0, "\(fromStdin.stderr)")
+        #expect(RunID.isValid(fromStdin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
+    @Test func refusedRequestExits5WithTheAPIsReasons() throws {
+        let h = try RunHarness()
+        let r = try h.helios(["submit", try h.recording(), "--language", "xx-XX"] + RunHarness.userArgs)
+        #expect(r.status == 5)
+        #expect(r.stderr.contains("HTTP 422"))
+        #expect(r.stderr.contains("language"))
+        #expect(r.stderr.contains("en-GB"))
+    }
+
+    @Test func unknownRunExits5() throws {
+        let h = try RunHarness()
+        let r = try h.helios(["poll", "3f2b8c1e-6a4d-4e7b-9c0a-1d2e3f4a5b6c", "--json"])
+        #expect(r.status == 5)
+        #expect(r.stdout.isEmpty)
+        let error = try #require((try JSONSerialization.jsonObject(with: Data(r.stderr.utf8)) as? [String: Any])?["error"] as? [String: Any])
+        #expect(error["exitCode"] as? Int == 5)
+        #expect(error["runId"] as? String == "3f2b8c1e-6a4d-4e7b-9c0a-1d2e3f4a5b6c")
+    }
+
+    /// Transient failures are retried to success, on every route.
+    @Test(arguments: [
+        ["--fault", "status:create:503:2"],
+        ["--fault", "status:get:500:2"],
+        ["--fault", "status:upload:502:2"],
+        ["--fault", "status:get:429:2", "--fault", "retry-after:1"],
+        ["--fault", "drop:get:1"],
+    ])
+    func transientFailuresAreRetried(faults: [String]) throws {
+        let h = try RunHarness(emulatorArguments: faults)
+        let r = try h.helios(["submit", try h.recording(), "--json", "--poll-interval", "1s"] + RunHarness.userArgs)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("retrying"))
+        #expect(try h.emulator.runs().count == 1, "a retried create must not make a second run")
+    }
+
+    @Test func persistentServerFailureExits6() throws {
+        let h = try RunHarness(emulatorArguments: ["--fault", "status:create:500"])
+        let r = try h.helios(["submit", try h.recording()] + RunHarness.userArgs)
+        #expect(r.status == 6)
+        #expect(r.stderr.contains("HTTP 500"))
+        // A 500 may mean the server acted: the POST is sent once, never blindly again.
+        #expect(try h.emulator.log().filter { $0.route == "create" }.count == 1)
+    }
+
+    @Test func persistentUnavailableGetExits6AfterRetries() throws {
+        let h = try RunHarness(emulatorArguments: ["--fault", "status:get:503"])
+        let r = try h.helios(["submit", try h.recording(), "--poll-interval", "1s"] + RunHarness.userArgs)
+        #expect(r.status == 6)
+        #expect(try h.emulator.log().filter { $0.route == "get" }.count == 5)
+        let id = try #require(try h.journal().last?.runId)
+        #expect(r.stderr.contains(id))
+    }
+
+    @Test(arguments: ["create", "get"])
+    func malformedJSONExits6(route: String) throws {
+        let h = try RunHarness(emulatorArguments: ["--fault", "malformed:\(route)"])
+        let r = try h.helios(["submit", try h.recording(), "--poll-interval", "1s"] + RunHarness.userArgs)
+        #expect(r.status == 6)
+        #expect(r.stderr.contains("malformed JSON"))
+        let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
+        #expect(errors.count == 1 && errors[0].contains("malformed JSON"))
+    }
+
+    @Test func expiredUploadURLGetsOneFreshRun() throws {
+        let h = try RunHarness(emulatorArguments: ["--fault", "expired-upload:1"])
+        let r = try h.helios(["submit", try h.recording(), "--json", "--poll-interval", "1s"] + RunHarness.userArgs)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("expired"))
+        let runs = try h.emulator.runs()
+        #expect(runs.count == 2)
+        let journal = try Journal(path: h.state + "/runs.jsonl").latest()
+        #expect(journal.map(\.status) == ["ABANDONED", "COMPLETE_OK"])
+        #expect(try r.jsonLines().first?["runId"] as? String == journal[1].runId)
+    }
+
+    @Test func timeoutExits7AndPollResumes() throws {
+        let h = try RunHarness(processingTime: "4s")
+        let r = try h.helios(["submit", try h.recording(), "--timeout", "1s", "--poll-interval", "1s"] + RunHarness.userArgs)
+        #expect(r.status == 7)
+        let id = try #require(try h.journal().last?.runId)
+        #expect(r.stderr.contains("helios poll \(id)"))
+        #expect(r.stdout.isEmpty)
+        let resumed = try h.helios(["poll", id, "--json", "--poll-interval", "1s"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try resumed.jsonLines().first?["status"] as? String == "COMPLETE_OK")
+        #expect(try h.journal().last?.status == "COMPLETE_OK")
+    }
+
+    @Test func uploadPipesIntoPoll() throws {
+        let h = try RunHarness()
+        let a = try h.recording(.wav, name: "a.wav"), b = try h.recording(.flac, name: "b.flac")
+        let up = try h.helios(["upload", a, b] + RunHarness.userArgs)
+        #expect(up.status == 0, "\(up.stderr)")
+        let ids = up.stdout.split(separator: "\n").map(String.init)
+        #expect(ids.count == 2 && ids.allSatisfy(RunID.isValid))
+        let polled = try h.helios(["poll", "-", "--json", "--poll-interval", "1s"], stdin: up.stdout)
+        #expect(polled.status == 0, "\(polled.stderr)")
+        let results = try polled.jsonLines()
+        #expect(Set(results.compactMap { $0["runId"] as? String }) == Set(ids))
+        #expect(results.allSatisfy { $0["file"] is NSNull && $0["audio"] is NSNull })
+        let status = try h.helios(["status", ids[0]])
+        #expect(status.status == 0 && status.stdout.contains("COMPLETE_OK"))
+    }
+
+    @Test func uploadToAPresignedURLCreatesNothing() throws {
+        let h = try RunHarness()
+        let path = try h.recording()
+        let create = try CommandRunner.run("/usr/bin/curl", [
+            "-sS", "-H", "x-api-key: \(RunHarness.key)", "-H", "Content-Type: application/json",
+            "-d", #"{"user":{"userLabel":"x","dateOfBirth":"1990-01-01","birthSex":"MALE"},"language":"en-GB"}"#,
+            h.emulator.baseURL + "/v1/models/mental-wellness",
+        ])
+        let created = try #require(try JSONSerialization.jsonObject(with: Data(create.stdout.utf8)) as? [String: Any])
+        let url = try #require(created["recordingUploadUrl"] as? String)
+        let r = try h.helios(["upload", path, "--url", url], env: ["THYMIA_API_KEY": ""])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stderr.contains("signature="))
+        #expect(try h.uploads().first?.bodySha256 == (try sha256(path)))
+        #expect(try h.emulator.runs().count == 1)
+    }
+
+    @Test func severalFilesGiveOneJSONLineEach() throws {
+        let h = try RunHarness()
+        let files = [try h.recording(.wav, name: "one.wav"), try h.recording(.ogg, name: "two.ogg")]
+        let r = try h.helios(["submit"] + files + ["--json", "--poll-interval", "1s"] + RunHarness.userArgs)
+        #expect(r.status == 0)
+        let lines = try r.jsonLines()
+        #expect(lines.map { $0["file"] as? String } == files)
+        #expect(r.stderr.contains("uploading"))
+    }
+
+    /// Under -v every exchange is logged, with the key and the upload URL's query redacted.
+    @Test func verboseNeverShowsTheKeyOrTheSignature() throws {
+        let h = try RunHarness()
+        let r = try h.helios(["submit", try h.recording(), "-v", "--poll-interval", "1s"] + RunHarness.userArgs)
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("> POST"))
+        #expect(r.stderr.contains("> PUT"))
+        #expect(r.stderr.contains("[redacted]"))
+        let journal = try String(contentsOfFile: h.state + "/runs.jsonl", encoding: .utf8)
+        for text in [r.stdout, r.stderr, journal] {
+            #expect(!text.contains(RunHarness.key))
+            #expect(!text.contains("signature="))
+            #expect(text.range(of: "[0-9a-f]{64}", options: .regularExpression).map { text[$0] } == nil || !text.contains("expires="))
+        }
+    }
+
+    @Test func plainHTTPToARemoteHostIsRefused() throws {
+        let r = try CommandRunner.helios(["status", "3f2b8c1e-6a4d-4e7b-9c0a-1d2e3f4a5b6c"],
+                                         environment: ["THYMIA_BASE_URL": "http://api.example.com", "THYMIA_API_KEY": "k"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("THYMIA_BASE_URL"))
+    }
+
+    @Test func journalIsPrivateAndListed() throws {
+        let h = try RunHarness()
+        let path = try h.recording()
+        let r = try h.helios(["submit", path, "-u", "p-42", "--poll-interval", "1s"] + RunHarness.userArgs)
+        #expect(r.status == 0)
+        let mode = try FileManager.default.attributesOfItem(atPath: h.state + "/runs.jsonl")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let statuses = try h.journal().map(\.status)
+        #expect(statuses.first == "CREATED")
+        #expect(statuses.contains("UPLOADED"))
+        #expect(statuses.last == "COMPLETE_OK")
+        let runs = try h.helios(["runs"])
+        #expect(runs.stdout.contains("p-42") && runs.stdout.contains("COMPLETE_OK"))
+        let pending = try h.helios(["runs", "--pending", "--json"])
+        #expect(pending.stdout.isEmpty)
+    }
+}
