@@ -84,6 +84,10 @@ enum EmulatorCommandLine {
         A faulted create never creates a run; a faulted upload stores nothing. Several answering
         faults on one route fire in command-line order; slow faults add up and precede them.
 
+        upload URL (PUT, no key): needs Content-Length (chunked -> 411); bad signature or expired
+        -> 403 (S3-style XML); unknown run -> 404; a second upload after a successful one -> 409.
+        With deleteData and no dataToDelete, GET answers 404 once --deletion-delay has passed.
+
         test hooks:
           an upload whose first 64 KiB contain HELIOS_EMULATOR_ERR_INTERNAL ends in ERR_INTERNAL.
           GET /_emulator/log   every API request so far (no key values, no query strings)

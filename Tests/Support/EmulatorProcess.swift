@@ -165,6 +165,10 @@ public struct EmulatorRunInfo: Decodable, Sendable, Equatable {
     public struct Tag: Decodable, Sendable, Equatable {
         public var name: String
         public var value: String
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
     }
     public var id: String
     public var status: String
