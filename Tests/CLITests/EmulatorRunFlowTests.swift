@@ -86,7 +86,7 @@ import Testing
         #expect(try emu.runs().first?.uploadCount == 1)
     }
 
-    @Test(.disabled("needs the real RecordingValidator"))
+    @Test
     func twelveSecondToneCompletesOKWithScoresInRange() throws {
         let emu = try EmulatorProcess.start(arguments: Self.fast)
         defer { emu.stop() }
@@ -116,7 +116,7 @@ import Testing
         #expect(NSDictionary(dictionary: results) == NSDictionary(dictionary: try #require(again["results"] as? [String: Any])))
     }
 
-    @Test(.disabled("needs the real RecordingValidator"))
+    @Test
     func fourSecondToneIsTooShort() throws {
         let emu = try EmulatorProcess.start(arguments: Self.fast)
         defer { emu.stop() }
@@ -124,7 +124,7 @@ import Testing
         #expect(done["errorCode"] as? String == "ERR_RECORDING_TOO_SHORT")
     }
 
-    @Test(.disabled("needs the real RecordingValidator"))
+    @Test
     func twoHundredSecondToneIsTooLong() throws {
         let emu = try EmulatorProcess.start(arguments: Self.fast)
         defer { emu.stop() }
