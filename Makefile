@@ -12,7 +12,8 @@ build: deps
 	$(SWIFT) build -c $(CONFIG) --product helios
 	$(SWIFT) build -c $(CONFIG) --product helios-emulator
 
-test: deps
+test:
+	@./scripts/install-deps.sh curl
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --parallel
 

@@ -65,6 +65,7 @@ struct SubmitCLITests {
         #expect(r.stdout.contains("participant-7"))
         #expect(r.stdout.contains("mentalStrain"))
         #expect(!r.stdout.contains("uploading"))
+        #expect(!r.stdout.contains("warning"), "a clean 16 kHz recording earns no warning")
         #expect(r.stderr.contains("uploading"))
         let run = try #require(try h.emulator.runs().first)
         #expect(run.userLabel == "participant-7")
