@@ -2,6 +2,9 @@
 PREFIX ?= /usr/local
 SWIFT ?= swift
 CONFIG ?= release
+# A static Swift runtime: the installed binary runs without a Swift toolchain beside it, and
+# starts with less memory (no shared-library relocation of the whole runtime and Foundation).
+RELEASE_FLAGS ?= -c $(CONFIG) --static-swift-stdlib
 
 .PHONY: deps build test demo install bench clean
 
@@ -9,8 +12,8 @@ deps:
 	@./scripts/install-deps.sh
 
 build: deps
-	$(SWIFT) build -c $(CONFIG) --product helios
-	$(SWIFT) build -c $(CONFIG) --product helios-emulator
+	$(SWIFT) build $(RELEASE_FLAGS) --product helios
+	$(SWIFT) build $(RELEASE_FLAGS) --product helios-emulator
 
 test:
 	@./scripts/install-deps.sh curl
@@ -18,14 +21,15 @@ test:
 	$(SWIFT) test --parallel
 
 demo: build
-	@./scripts/demo.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)"
+	@./scripts/demo.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
 
 install: build
 	install -d "$(DESTDIR)$(PREFIX)/bin"
-	install -m 0755 "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/helios" "$(DESTDIR)$(PREFIX)/bin/helios"
+	install -m 0755 -s "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/helios" "$(DESTDIR)$(PREFIX)/bin/helios"
 
 bench: build
 	./bench/validate.sh
+	./bench/upload.sh
 
 clean:
 	rm -rf .build

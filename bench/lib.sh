@@ -1,11 +1,12 @@
 # Shared by the bench scripts: build once, start/stop the emulator, medians.
 set -eu
 root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="$(cd "$root" && swift build -c release --show-bin-path)"
+release="-c release --static-swift-stdlib"   # as `make build`
+bin="$(cd "$root" && swift build $release --show-bin-path)"
 work="${BENCH_DIR:-$(mktemp -d /tmp/helios-bench.XXXXXX)}"
 
 build_release() {
-    (cd "$root" && swift build -c release --product helios >/dev/null && swift build -c release --product helios-emulator >/dev/null)
+    (cd "$root" && swift build $release --product helios >/dev/null && swift build $release --product helios-emulator >/dev/null)
 }
 
 # start_emulator [args...]: sets EMU_URL and EMU_PID.

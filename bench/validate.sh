@@ -8,8 +8,8 @@ RUNS="${1:-20}"
 WORK="${BENCH_DIR:-.build/bench}"
 mkdir -p "$WORK"
 
-swift build -c release --product helios >&2
-BIN="$(swift build -c release --show-bin-path)"
+swift build -c release --static-swift-stdlib --product helios >&2   # as `make build`
+BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)"
 HELIOS=("$BIN/helios" validate --json)
 
 # Speech-like test signal: pink noise with a 4 Hz syllable-rate tremolo.

@@ -43,9 +43,12 @@ public struct CLIContext: Sendable {
         self.readStdin = readStdin
     }
 
+    /// From libc, not Calendar: Calendar loads ICU's data, which would double the start-up memory.
     public static func localToday() -> String {
-        let c = Calendar.current.dateComponents([.year, .month, .day], from: Date())
-        return String(format: "%04d-%02d-%02d", c.year ?? 1970, c.month ?? 1, c.day ?? 1)
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        return String(format: "%04d-%02d-%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
     }
 }
 
