@@ -24,7 +24,7 @@ for i in $(seq 1 "$runs"); do
     "$bin/helios" upload "$work/40mb.wav" --url "$url" -q
     echo $(( $(now_ns) - t0 )) >>"$work/helios.ns"
     url=$(upload_url); t0=$(now_ns)
-    curl -sS -o /dev/null -T "$work/40mb.wav" "$url"
+    curl -sS -o /dev/null -H 'Expect:' -T "$work/40mb.wav" "$url"
     echo $(( $(now_ns) - t0 )) >>"$work/curl.ns"
 done
 h=$(median <"$work/helios.ns"); c=$(median <"$work/curl.ns")

@@ -60,7 +60,8 @@ struct RunCommands {
         } catch {
             throw CLIFailure(.usage, "invalid value '\(Redaction.url(url))' for '--url': \(error.description)")
         }
-        let recording = try prepare(run)[0]
+        // No run of ours to journal, so no digest: hashing would only slow the upload down.
+        let recording = try prepare(run, digest: false)[0]
         let client = session.client(baseURL: "https://unused.invalid", apiKey: "")
         let view = progressView(recording.path)
         do {
@@ -79,7 +80,7 @@ struct RunCommands {
 
     /// Every file is checked before anything is sent; any rejection stops the command (exit 3)
     /// unless --skip-validation, which still reports it.
-    func prepare(_ run: RunOptions) throws -> [PreparedRecording] {
+    func prepare(_ run: RunOptions, digest: Bool = true) throws -> [PreparedRecording] {
         var prepared: [PreparedRecording] = []
         var rejected: [ValidationReport] = []
         for file in run.files {
@@ -96,7 +97,7 @@ struct RunCommands {
             }
             var audio = report.audio ?? AudioInfo(format: nil, bytes: 0)
             do {
-                audio.sha256 = try SHA256.hexDigest(ofFileAt: file)
+                if digest { audio.sha256 = try SHA256.hexDigest(ofFileAt: file) }
             } catch {
                 rejected.append(ValidationReport(file: file, audio: nil, problems: [ValidationFinding(code: "NOT_READABLE", message: "cannot read the file")], warnings: []))
                 continue
