@@ -7,6 +7,7 @@ let context = CLIContext(
     stdoutIsTerminal: isatty(STDOUT_FILENO) == 1,
     stderrIsTerminal: isatty(STDERR_FILENO) == 1,
     stdinIsTerminal: isatty(STDIN_FILENO) == 1,
+    arguments: Array(CommandLine.arguments.dropFirst()),
     readStdin: { String(data: FileHandle.standardInput.readDataToEndOfFile(), encoding: .utf8) }
 )
 Interrupt.install()

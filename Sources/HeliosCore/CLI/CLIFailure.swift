@@ -36,12 +36,15 @@ public struct CLIFailure: Error, Sendable, Equatable {
 
     /// Prints the failure on stderr: `error: …` and hints, or one JSON object under `--json`.
     public func report(to output: Output, json: Bool) {
+        output.err(rendered(json: json))
+    }
+
+    public func rendered(json: Bool) -> String {
         if json {
-            output.err(JSONLine.encode(JSONForm(error: .init(kind: exitCode.kind, message: message, exitCode: exitCode.rawValue, runId: runId))))
-        } else {
-            var text = "error: \(message)\n"
-            for hint in hints { text += "\(hint)\n" }
-            output.err(text)
+            return JSONLine.encode(JSONForm(error: .init(kind: exitCode.kind, message: message, exitCode: exitCode.rawValue, runId: runId)))
         }
+        var text = "error: \(message)\n"
+        for hint in hints { text += "\(hint)\n" }
+        return text
     }
 }

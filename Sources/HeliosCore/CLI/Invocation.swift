@@ -119,11 +119,12 @@ extension Invocation {
             var o = UploadOptions()
             o.run = try checker.runOptions(today: today)
             o.url = raw.value("url")
-            try checker.requireFiles(o.run)
             if o.url != nil {
-                if o.run.files.count != 1 { throw .unexpectedArgument(o.run.files[1], command: name) }
                 if o.run.manifest != nil { throw .conflictingOptions("--url", "--manifest", reason: "a pre-signed URL takes exactly one recording", command: name) }
+                if o.run.files.isEmpty { throw .missingArgument("the FILE to upload", command: name) }
+                if o.run.files.count > 1 { throw .unexpectedArgument(o.run.files[1], command: name) }
             } else {
+                try checker.requireFiles(o.run)
                 try checker.requireUserFields(o.run)
             }
             command = .upload(o)
@@ -226,6 +227,10 @@ struct ValueChecker {
         o.contentType = try optional("content-type", ValueRules.mimeType)
         o.skipValidation = raw.has("skip-validation")
         o.manifest = raw.value("manifest")
+        if o.manifest != nil, o.userLabel != nil {
+            throw .conflictingOptions("--manifest", "--user-label", reason: "each row names its own person (a 'userLabel' column)", command: command ?? "")
+        }
+
         o.concurrency = try optional("concurrency") { ValueRules.integer($0, in: 1...64) } ?? 4
         o.force = raw.has("force")
         return o
@@ -245,6 +250,9 @@ struct ValueChecker {
 
     func requireFiles(_ o: RunOptions) throws(UsageError) {
         if o.files.isEmpty, o.manifest == nil { throw .missingArgument("at least one FILE (or --manifest FILE)", command: command ?? "") }
+        if o.manifest != nil, let file = o.files.first {
+            throw .conflictingOptions("--manifest", file, reason: "give the recordings in the manifest or on the command line, not both", command: command ?? "")
+        }
     }
 
     /// `--dob` and `--sex` are required unless a manifest supplies them per row.

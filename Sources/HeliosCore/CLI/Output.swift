@@ -31,10 +31,13 @@ public struct CLIContext: Sendable {
     /// Today's local date as `YYYY-MM-DD`, for the date-of-birth rule.
     public var today: String
     public var readStdin: @Sendable () -> String?
+    /// argv without the program name, to tell the user how to rerun (resume) this command.
+    public var arguments: [String]
 
     public init(environment: [String: String], stdoutIsTerminal: Bool = false, stderrIsTerminal: Bool = false,
-                stdinIsTerminal: Bool = false, today: String = CLIContext.localToday(),
+                stdinIsTerminal: Bool = false, today: String = CLIContext.localToday(), arguments: [String] = [],
                 readStdin: @escaping @Sendable () -> String? = { nil }) {
+        self.arguments = arguments
         self.environment = environment
         self.stdoutIsTerminal = stdoutIsTerminal
         self.stderrIsTerminal = stderrIsTerminal

@@ -1,11 +1,26 @@
 import Foundation
 
 /// A recording that passed (or was allowed past) the local check, ready to send.
-struct PreparedRecording {
+struct PreparedRecording: Sendable {
     var path: String
     var report: ValidationReport
     var audio: AudioInfo
     var contentType: String
+}
+
+/// One recording with its own user fields: from the command line, or a manifest row.
+struct RecordingSpec: Sendable {
+    var file: String
+    var line: Int?
+    var userLabel: String?
+    var dateOfBirth: String
+    var birthSex: ValueRules.BirthSex
+    var language: String
+    var accent: String?
+    var sleepTime: String?
+    var wakeTime: String?
+    var recordingTime: String?
+    var tags: [ValueRules.Tag]
 }
 
 /// `submit`, `upload`, `poll`, `status` and `runs`: the networked commands and the journal.
@@ -18,40 +33,85 @@ struct RunCommands {
     // MARK: submit / upload
 
     func submit(_ o: SubmitOptions) throws -> ExitCode {
-        if o.run.manifest != nil || o.resume || o.run.force {
-            throw CLIFailure(.usage, "'--manifest', '--resume' and '--force' are not yet available in this build")
-        }
-        let recordings = try prepare(o.run)
-        let baseURL = try session.baseURL()
-        let client = session.client(baseURL: baseURL, apiKey: try session.apiKey())
-        var tracker = RunTracker()
-        var worst = ExitCode.success
-        for recording in recordings {
-            let (runId, label) = try createAndUpload(recording, o.run, client: client, baseURL: baseURL, tracker: &tracker)
-            if o.noWait {
-                printUploaded(recording, runId: runId, label: label)
-                continue
-            }
-            let run = try wait(for: [runId], client: client, wait: o.wait, tracker: &tracker, files: [runId: recording])
-            worst = max(worst, run)
-        }
-        return worst
+        try send(o.run, wait: o.wait, noWait: o.noWait, resume: o.resume || (o.run.manifest != nil && !o.run.force))
     }
 
     func upload(_ o: UploadOptions) throws -> ExitCode {
-        if o.run.manifest != nil || o.run.force {
-            throw CLIFailure(.usage, "'--manifest' and '--force' are not yet available in this build")
-        }
         if let url = o.url { return try uploadToURL(url, o.run) }
-        let recordings = try prepare(o.run)
+        return try send(o.run, wait: WaitOptions(), noWait: true, resume: o.run.manifest != nil && !o.run.force)
+    }
+
+    /// Checks everything first (rows, recordings, endpoint, key), then plans each recording
+    /// against the journal and runs the jobs. A plain submit always makes fresh runs; a manifest
+    /// (or --resume) reuses what the journal knows, unless --force.
+    private func send(_ o: RunOptions, wait: WaitOptions, noWait: Bool, resume: Bool) throws -> ExitCode {
+        let specs = try recordingSpecs(o)
+        let recordings = try prepare(specs.map(\.file), contentType: o.contentType, skipValidation: o.skipValidation)
         let baseURL = try session.baseURL()
         let client = session.client(baseURL: baseURL, apiKey: try session.apiKey())
-        var tracker = RunTracker()
-        for recording in recordings {
-            let (runId, label) = try createAndUpload(recording, o.run, client: client, baseURL: baseURL, tracker: &tracker)
-            printUploaded(recording, runId: runId, label: label)
+        let known = resume ? try session.journal.latest(warn: { session.warn($0) }) : []
+        var jobs: [Job] = []
+        var reused = 0
+        for (spec, recording) in zip(specs, recordings) {
+            var request = Self.request(spec, label: spec.userLabel ?? UUID().uuidString.lowercased(), options: o)
+            let digest = Self.digest(request)
+            let previous = known.last {
+                $0.sha256 == recording.audio.sha256 && $0.requestDigest == digest && $0.baseURL == baseURL
+                    && $0.status != "ABANDONED" && (spec.userLabel == nil || $0.userLabel == spec.userLabel)
+            }
+            guard let previous else {
+                jobs.append(Job(recording: recording, request: request, start: .create))
+                continue
+            }
+            // The same person again: keep the label the first attempt was given.
+            if let label = previous.userLabel { request.user.userLabel = label }
+            reused += 1
+            switch previous.status {
+            case "COMPLETE_OK", "COMPLETE_ERROR":
+                jobs.append(Job(recording: recording, request: request, start: .done(previous)))
+            case "CREATED":
+                jobs.append(Job(recording: recording, request: request, start: .recreate(abandoning: previous)))
+            default:
+                jobs.append(Job(recording: recording, request: request, start: noWait ? .done(previous) : .poll(runId: previous.runId)))
+            }
         }
-        return .success
+        if reused > 0 {
+            session.note("\(reused) of \(jobs.count) recording\(jobs.count == 1 ? "" : "s") found in the journal: finished ones are printed again, pending ones resumed (--force sends afresh)")
+        }
+        let runner = BatchRunner(session: session, client: client, baseURL: baseURL, wait: wait, noWait: noWait,
+                                 concurrency: o.concurrency, jobs: jobs.count)
+        return finish(runner.run(jobs), timeout: wait.timeout, resumeHint: resumeCommand())
+    }
+
+    /// The files and user fields to send: the manifest's rows, or the command line's files.
+    private func recordingSpecs(_ o: RunOptions) throws -> [RecordingSpec] {
+        if let manifest = o.manifest {
+            let rows: [ManifestRow]
+            do {
+                rows = try Manifest.load(path: manifest, defaults: o, today: session.context.today)
+            } catch {
+                throw CLIFailure(.usage, error.description, hints: ["nothing was sent"])
+            }
+            return rows.map {
+                RecordingSpec(file: $0.file, line: $0.line, userLabel: $0.userLabel, dateOfBirth: $0.dateOfBirth,
+                              birthSex: $0.birthSex, language: $0.language, accent: $0.accent, sleepTime: $0.sleepTime,
+                              wakeTime: $0.wakeTime, recordingTime: $0.recordingTime, tags: $0.tags)
+            }
+        }
+        guard let dob = o.dateOfBirth, let sex = o.birthSex else {
+            throw CLIFailure(.usage, "'--dob' and '--sex' are needed")
+        }
+        return o.files.map {
+            RecordingSpec(file: $0, line: nil, userLabel: o.userLabel, dateOfBirth: dob, birthSex: sex, language: o.language,
+                          accent: o.accent, sleepTime: o.sleepTime, wakeTime: o.wakeTime, recordingTime: o.recordingTime, tags: o.tags)
+        }
+    }
+
+    static func request(_ spec: RecordingSpec, label: String, options o: RunOptions) -> CreateRunRequest {
+        CreateRunRequest(userLabel: label, dateOfBirth: spec.dateOfBirth, birthSex: spec.birthSex, language: spec.language,
+                         accent: spec.accent, sleepTime: spec.sleepTime, wakeTime: spec.wakeTime,
+                         recordingTime: spec.recordingTime, tags: spec.tags, deleteData: o.deleteData,
+                         deleteRecordingsOnly: o.deleteRecordings)
     }
 
     private func uploadToURL(_ url: String, _ run: RunOptions) throws -> ExitCode {
@@ -61,34 +121,38 @@ struct RunCommands {
             throw CLIFailure(.usage, "invalid value '\(Redaction.url(url))' for '--url': \(error.description)")
         }
         // No run of ours to journal, so no digest: hashing would only slow the upload down.
-        let recording = try prepare(run, digest: false)[0]
+        let recording = try prepare(run.files, contentType: run.contentType, skipValidation: run.skipValidation, digest: false)[0]
         let client = session.client(baseURL: "https://unused.invalid", apiKey: "")
-        let view = progressView(recording.path)
+        let progress = BatchProgress(output: output, isTerminal: session.context.stderrIsTerminal, quiet: global.quiet, total: 1)
+        progress.uploadStarted(0, name: (recording.path as NSString).lastPathComponent, bytes: recording.audio.bytes)
+        progress.start()
+        defer { progress.stop() }
         do {
             try client.upload(path: recording.path, size: recording.audio.bytes, to: url,
-                              contentType: recording.contentType, progress: { view.update($0) })
+                              contentType: recording.contentType, progress: { progress.uploadProgress(0, $0) })
         } catch {
             throw CLIFailure(error.exitCode, "uploading \(recording.path): \(error.message)")
         }
-        session.note("uploaded \(recording.path) (\(UploadProgressView.size(recording.audio.bytes)))")
+        progress.ended(0)
+        progress.note("uploaded \(recording.path) (\(BatchProgress.size(recording.audio.bytes)))")
         if global.json {
-            output.out(JSONLine.encode(RunResult(file: recording.path, runId: nil, status: "UPLOADED", userLabel: nil,
-                                                 audio: recording.audio, localWarnings: recording.report.warnings)))
+            progress.result(JSONLine.encode(RunResult(file: recording.path, runId: nil, status: "UPLOADED", userLabel: nil,
+                                                      audio: recording.audio, localWarnings: recording.report.warnings)))
         }
         return .success
     }
 
     /// Every file is checked before anything is sent; any rejection stops the command (exit 3)
     /// unless --skip-validation, which still reports it.
-    func prepare(_ run: RunOptions, digest: Bool = true) throws -> [PreparedRecording] {
+    func prepare(_ files: [String], contentType: String?, skipValidation: Bool, digest: Bool = true) throws -> [PreparedRecording] {
         var prepared: [PreparedRecording] = []
         var rejected: [ValidationReport] = []
-        for file in run.files {
+        for file in files {
             let report = RecordingValidator.validate(path: file)
             for w in report.warnings { session.warn("\(file): \(w.code): \(w.message)") }
             if !report.ok {
-                let missing = report.problems.contains { ["NOT_FOUND", "NOT_A_FILE", "NOT_READABLE", "EMPTY"].contains($0.code) }
-                if !run.skipValidation || missing {
+                let unreadable = report.problems.contains { ["NOT_FOUND", "NOT_A_FILE", "NOT_READABLE", "EMPTY"].contains($0.code) }
+                if !skipValidation || unreadable {
                     rejected.append(report)
                     continue
                 }
@@ -103,7 +167,7 @@ struct RunCommands {
                 continue
             }
             if let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int64 { audio.bytes = size }
-            let type = run.contentType ?? audio.format?.mimeType ?? "application/octet-stream"
+            let type = contentType ?? audio.format?.mimeType ?? "application/octet-stream"
             prepared.append(PreparedRecording(path: file, report: report, audio: audio, contentType: type))
         }
         guard rejected.isEmpty else {
@@ -111,89 +175,12 @@ struct RunCommands {
                 output.err("error: \(report.file): " + report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ") + "\n")
             }
             let last = rejected[rejected.count - 1]
+            let more = rejected.count > 1 ? " (and \(rejected.count - 1) more above)" : ""
             throw CLIFailure(.recordingRejected,
-                             "\(last.file): " + last.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; "),
+                             "\(last.file): " + last.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ") + more,
                              hints: ["nothing was sent; 'helios validate FILE' shows the full check"])
         }
         return prepared
-    }
-
-    /// Creates the run, journals it before the upload starts, and uploads. An expired upload URL
-    /// gets one fresh run, said on stderr, the old one journaled as abandoned.
-    private func createAndUpload(_ recording: PreparedRecording, _ o: RunOptions, client: APIClient, baseURL: String,
-                                 tracker: inout RunTracker) throws -> (String, String) {
-        let label = o.userLabel ?? UUID().uuidString.lowercased()
-        guard let dob = o.dateOfBirth, let sex = o.birthSex else {
-            throw CLIFailure(.usage, "'--dob' and '--sex' are needed for \(recording.path)")
-        }
-        let request = CreateRunRequest(
-            userLabel: label, dateOfBirth: dob, birthSex: sex, language: o.language, accent: o.accent,
-            sleepTime: o.sleepTime, wakeTime: o.wakeTime, recordingTime: o.recordingTime, tags: o.tags,
-            deleteData: o.deleteData, deleteRecordingsOnly: o.deleteRecordings)
-        var abandoned: String?
-        for attempt in 1...2 {
-            if Interrupt.requested { throw tracker.interrupted() }
-            let created: CreateRunResponse
-            do {
-                created = try client.createRun(request)
-            } catch {
-                if error == .aborted { throw tracker.interrupted() }
-                var hints = tracker.hints()
-                switch error {
-                case .network, .timedOut, .server, .malformed:
-                    // The POST is never resent once it may have arrived (no idempotency key): say so.
-                    hints.append("the request may have reached thymia, so a run may exist without its recording; nothing was uploaded")
-                default: break
-                }
-                throw CLIFailure(error.exitCode, "creating a run for \(recording.path): \(error.message)",
-                                 runId: abandoned, hints: hints)
-            }
-            let runId = created.id
-            tracker.created(runId, uploaded: false)
-            var entry = JournalEntry(runId: runId, baseURL: baseURL, file: absolute(recording.path),
-                                     bytes: recording.audio.bytes, sha256: recording.audio.sha256, userLabel: label,
-                                     status: "CREATED", requestDigest: Self.digest(request))
-            entry.uploadURLExpiresAt = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
-            try journal(entry)
-            if let abandoned {
-                session.note("created run \(runId) for \(recording.path) to replace \(abandoned)")
-            } else {
-                session.note("created run \(runId) for \(recording.path) (user label \(label))")
-            }
-            let view = progressView(recording.path)
-            do {
-                try client.upload(path: recording.path, size: recording.audio.bytes, to: created.recordingUploadUrl,
-                                  contentType: recording.contentType, progress: { view.update($0) })
-            } catch .uploadExpired where attempt == 1 {
-                var old = entry
-                old.time = JournalEntry.now()
-                old.status = "ABANDONED"
-                try journal(old)
-                tracker.abandoned(runId)
-                session.warn("the upload URL of run \(runId) has expired; creating a fresh run for \(recording.path)")
-                abandoned = runId
-                continue
-            } catch {
-                if error == .aborted { throw tracker.interrupted() }
-                throw CLIFailure(error.exitCode, "uploading \(recording.path) to run \(runId): \(error.message)",
-                                 runId: runId, hints: ["run \(runId) is journaled; its recording was not uploaded: submit the file again"])
-            }
-            tracker.created(runId, uploaded: true)
-            entry.time = JournalEntry.now()
-            entry.status = "UPLOADED"
-            try journal(entry)
-            return (runId, label)
-        }
-        throw CLIFailure(.apiRefused, "the fresh run's upload URL for \(recording.path) was refused too", runId: abandoned)
-    }
-
-    private func printUploaded(_ recording: PreparedRecording, runId: String, label: String) {
-        if global.json {
-            output.out(JSONLine.encode(RunResult(file: recording.path, runId: runId, status: "UPLOADED", userLabel: label,
-                                                 audio: recording.audio, localWarnings: recording.report.warnings)))
-        } else {
-            output.out(runId + "\n")
-        }
     }
 
     // MARK: poll / status
@@ -204,24 +191,26 @@ struct RunCommands {
             session.note("no pending runs in the journal")
             return .success
         }
-        let (baseURL, client) = try connect(ids: ids)
-        _ = baseURL
-        var tracker = RunTracker()
-        for id in ids { tracker.created(id, uploaded: true) }
-        return try wait(for: ids, client: client, wait: o.wait, tracker: &tracker, files: [:])
+        let baseURL = try session.baseURL()
+        let client = session.client(baseURL: baseURL, apiKey: try session.apiKey())
+        let runner = BatchRunner(session: session, client: client, baseURL: baseURL, wait: o.wait, noWait: false,
+                                 concurrency: 16, jobs: ids.count)
+        return finish(runner.run(ids.map { Job(recording: nil, request: nil, start: .poll(runId: $0)) }),
+                      timeout: o.wait.timeout, resumeHint: nil)
     }
 
     func status(_ o: StatusOptions) throws -> ExitCode {
         let ids = try runIds(o.ids, fromStdin: o.idsFromStdin, pending: o.pending)
-        let (_, client) = try connect(ids: ids)
+        let baseURL = try session.baseURL()
+        let client = session.client(baseURL: baseURL, apiKey: try session.apiKey())
         var worst = ExitCode.success
         for id in ids {
             do {
                 let run = try client.getRun(id)
-                try record(run)
-                emit(RunResult(file: nil, runId: id, status: run.status, userLabel: nil, audio: nil, run: run))
+                let result = RunResult(file: nil, runId: id, status: run.status, userLabel: nil, audio: nil, run: run)
+                output.out(global.json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette))
                 if run.status == "COMPLETE_ERROR" { worst = max(worst, .runFailed) }
-            } catch let error as APIError {
+            } catch {
                 if error == .aborted { throw CLIFailure(.interrupted, "interrupted", runId: id) }
                 CLIFailure(error.exitCode, "run \(id): \(error.message)", runId: id).report(to: output, json: global.json)
                 worst = max(worst, error.exitCode)
@@ -230,78 +219,13 @@ struct RunCommands {
         return worst
     }
 
-    /// Polls every run each interval until all finish, printing each result as it finishes.
-    /// Exit: 0 all COMPLETE_OK, 1 any COMPLETE_ERROR, 7 on --timeout, 130 on Ctrl-C.
-    private func wait(for ids: [String], client: APIClient, wait: WaitOptions, tracker: inout RunTracker,
-                      files: [String: PreparedRecording]) throws -> ExitCode {
-        let started = Date()
-        var pending = ids
-        var worst = ExitCode.success
-        var lastStatus: [String: String] = [:]
-        var lastLine = Date.distantPast
-        let live = session.context.stderrIsTerminal && !global.quiet
-        while !pending.isEmpty {
-            for id in pending {
-                let run: ModelRun
-                do {
-                    run = try client.getRun(id)
-                } catch {
-                    if error == .aborted { throw tracker.interrupted() }
-                    if live { output.err("\r\u{1B}[2K") }
-                    CLIFailure(error.exitCode, "run \(id): \(error.message)", runId: id).report(to: output, json: global.json)
-                    worst = max(worst, error.exitCode)
-                    pending.removeAll { $0 == id }
-                    tracker.finished(id)
-                    continue
-                }
-                if lastStatus[id] != run.status {
-                    lastStatus[id] = run.status
-                    try record(run)
-                }
-                guard run.isFinished else { continue }
-                pending.removeAll { $0 == id }
-                tracker.finished(id)
-                if live { output.err("\r\u{1B}[2K") }
-                let recording = files[id]
-                emit(RunResult(file: recording?.path, runId: id, status: run.status, userLabel: nil,
-                               audio: recording?.audio, localWarnings: recording?.report.warnings ?? [], run: run))
-                if run.status != "COMPLETE_OK" { worst = max(worst, .runFailed) }
-            }
-            guard !pending.isEmpty else { break }
-            let elapsed = Date().timeIntervalSince(started)
-            if wait.timeout > 0, elapsed + wait.pollInterval > wait.timeout + 0.001 {
-                if live { output.err("\r\u{1B}[2K") }
-                throw CLIFailure(.timedOut,
-                                 "gave up waiting after \(ValidationText.seconds(wait.timeout)); \(pending.count == 1 ? "run \(pending[0]) is" : "\(pending.count) runs are") still \(lastStatus[pending[0]] ?? "pending")",
-                                 runId: pending.first, hints: ["the run goes on; resume with: helios poll \(pending.joined(separator: " "))"])
-            }
-            let states = Set(pending.compactMap { lastStatus[$0] }).sorted().joined(separator: ", ")
-            if live {
-                output.err("\r\u{1B}[2Kwaiting for \(pending.count) run\(pending.count == 1 ? "" : "s") (\(states)) \(Int(elapsed))s")
-            } else if !global.quiet, Date().timeIntervalSince(lastLine) >= 30 {
-                output.err("waiting for \(pending.count) run\(pending.count == 1 ? "" : "s") (\(states)), \(Int(elapsed))s so far\n")
-                lastLine = Date()
-            }
-            guard Interrupt.sleep(wait.pollInterval) else {
-                if live { output.err("\r\u{1B}[2K") }
-                throw tracker.interrupted()
-            }
-        }
-        return worst
-    }
-
-    private func connect(ids: [String]) throws -> (String, APIClient) {
-        let baseURL = try session.baseURL()
-        return (baseURL, session.client(baseURL: baseURL, apiKey: try session.apiKey()))
-    }
-
     /// Ids from arguments, then stdin (one per line; a JSON result line gives its `runId`), or the
     /// journal's unfinished runs.
     private func runIds(_ given: [String], fromStdin: Bool, pending: Bool) throws -> [String] {
         var ids = given
         if fromStdin {
             let text = session.context.readStdin() ?? ""
-            for (n, raw) in text.split(whereSeparator: \.isNewline).enumerated() {
+            for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let line = raw.trimmingCharacters(in: .whitespaces)
                 if line.isEmpty { continue }
                 var candidate = line
@@ -319,7 +243,7 @@ struct RunCommands {
         if pending {
             let entries = try session.journal.latest(warn: { session.warn($0) }).filter(\.isPending)
             for entry in entries where entry.status == "CREATED" {
-                session.note("skipping run \(entry.runId): its recording was never uploaded (submit \(entry.file ?? "the file") again)")
+                session.note("skipping run \(entry.runId): its recording was never uploaded (send \(entry.file ?? "the file") again)")
             }
             ids += entries.filter { $0.status != "CREATED" }.map(\.runId)
         }
@@ -353,79 +277,81 @@ struct RunCommands {
         return .success
     }
 
-    // MARK: helpers
+    // MARK: the end of a command
 
-    private func emit(_ result: RunResult) {
-        output.out(global.json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette))
-    }
-
-    /// Journals a status seen from the API (the run object too once it has finished).
-    private func record(_ run: ModelRun) throws {
-        let known = try session.journal.latest().last { $0.runId == run.id }
-        guard var entry = known else { return }
-        entry.time = JournalEntry.now()
-        entry.status = run.status
-        entry.errorCode = run.errorCode
-        if run.isFinished { entry.run = run.raw }
-        try journal(entry)
-    }
-
-    private func journal(_ entry: JournalEntry) throws {
-        do {
-            try session.journal.append(entry)
-        } catch {
-            // A run that cannot be journaled could be lost: stop, and show its id.
-            throw CLIFailure(.runFailed, "cannot write the journal \(session.journal.path) (\(error)); run \(entry.runId) is \(entry.status)",
-                             runId: entry.runId)
+    /// The summary on stderr and the exit code: 0 only when every run ended COMPLETE_OK; 130 on
+    /// Ctrl-C and 7 on --timeout (naming what is pending and how to resume); the shared code when
+    /// every failure was the same kind (4 for a refused key); else 1.
+    private func finish(_ outcomes: [JobOutcome], timeout: Double, resumeHint: String?) -> ExitCode {
+        var ok = 0, runErrors = 0, uploaded = 0, notStarted = 0
+        var failures: [CLIFailure] = []
+        var pending: [(id: String, uploaded: Bool)] = []
+        var interrupted = Interrupt.requested
+        for outcome in outcomes {
+            switch outcome {
+            case .finished(let run): if run.status == "COMPLETE_OK" { ok += 1 } else { runErrors += 1 }
+            case .uploaded: uploaded += 1
+            case .failed(let f): failures.append(f)
+            case .pending(let id, let up, let intr):
+                pending.append((id, up))
+                interrupted = interrupted || intr
+            case .notStarted: notStarted += 1
+            }
         }
+        if outcomes.count > 1 {
+            var parts: [String] = []
+            if ok > 0 { parts.append("\(ok) COMPLETE_OK") }
+            if runErrors > 0 { parts.append("\(runErrors) COMPLETE_ERROR") }
+            if uploaded > 0 { parts.append("\(uploaded) uploaded") }
+            if !failures.isEmpty { parts.append("\(failures.count) failed") }
+            if !pending.isEmpty { parts.append("\(pending.count) pending") }
+            if notStarted > 0 { parts.append("\(notStarted) not started") }
+            session.note("\(outcomes.count) recordings: " + parts.joined(separator: ", "))
+        }
+        if interrupted || !pending.isEmpty {
+            let waiting = pending.filter(\.uploaded).map(\.id)
+            var hints: [String] = []
+            if !waiting.isEmpty { hints.append("resume with: helios poll \(waiting.joined(separator: " "))") }
+            for run in pending where !run.uploaded { hints.append("run \(run.id) was created but its recording was not uploaded") }
+            if let resumeHint, notStarted > 0 || pending.contains(where: { !$0.uploaded }) { hints.append("or run the same command again: \(resumeHint)") }
+            let ids = pending.map(\.id)
+            let what = ids.isEmpty ? "no run was left pending" : ids.count == 1 ? "run \(ids[0]) is journaled" : "\(ids.count) runs are journaled"
+            let failure = interrupted
+                ? CLIFailure(.interrupted, "interrupted; \(what)", runId: ids.last, hints: hints)
+                : CLIFailure(.timedOut, "gave up waiting after \(ValidationText.seconds(timeout)); \(what) and still running", runId: ids.last,
+                             hints: hints.isEmpty ? [] : ["the runs go on"] + hints)
+            failure.report(to: output, json: global.json)
+            return failure.exitCode
+        }
+        if failures.isEmpty { return runErrors > 0 ? .runFailed : .success }
+        let codes = Set(failures.map(\.exitCode))
+        if ok == 0, runErrors == 0, uploaded == 0, codes.count == 1 { return codes.first! }
+        return .runFailed
     }
 
-    private func progressView(_ path: String) -> UploadProgressView {
-        UploadProgressView(output: output, isTerminal: session.context.stderrIsTerminal, quiet: global.quiet,
-                           label: (path as NSString).lastPathComponent)
+    /// This very command line, for the resume hint (the journal makes a rerun a resume).
+    private func resumeCommand() -> String? {
+        guard !session.context.arguments.isEmpty else { return nil }
+        return (["helios"] + session.context.arguments.map(Self.shellQuoted)).joined(separator: " ")
     }
 
-    private func absolute(_ path: String) -> String {
+    static func shellQuoted(_ word: String) -> String {
+        let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@+%".contains($0) }
+        return plain && !word.isEmpty ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    static func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
+    /// Digest of the create request without its label, so a resumed batch recognises the same
+    /// recording with the same user fields even when the label was a random default.
     static func digest(_ request: CreateRunRequest) -> String {
         var copy = request
-        copy.user.userLabel = "" // a default label is random; resume compares the other fields
+        copy.user.userLabel = ""
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return SHA256.hexDigest(of: (try? encoder.encode(copy)) ?? Data())
-    }
-}
-
-/// The runs this invocation created, so an interruption can name every one of them.
-struct RunTracker {
-    private(set) var runs: [(id: String, uploaded: Bool, finished: Bool)] = []
-
-    mutating func created(_ id: String, uploaded: Bool) {
-        if let i = runs.firstIndex(where: { $0.id == id }) { runs[i].uploaded = uploaded } else { runs.append((id, uploaded, false)) }
-    }
-
-    mutating func finished(_ id: String) {
-        if let i = runs.firstIndex(where: { $0.id == id }) { runs[i].finished = true }
-    }
-
-    mutating func abandoned(_ id: String) { runs.removeAll { $0.id == id } }
-
-    func hints() -> [String] {
-        let open = runs.filter { !$0.finished }
-        var lines: [String] = []
-        let uploaded = open.filter(\.uploaded).map(\.id)
-        if !uploaded.isEmpty { lines.append("resume with: helios poll \(uploaded.joined(separator: " "))") }
-        for run in open where !run.uploaded { lines.append("run \(run.id) was created but its recording was not uploaded") }
-        return lines
-    }
-
-    func interrupted() -> CLIFailure {
-        let open = runs.filter { !$0.finished }
-        let message = open.isEmpty ? "interrupted; no run was created"
-            : "interrupted; \(open.count == 1 ? "run \(open[0].id) is" : "runs \(open.map(\.id).joined(separator: ", ")) are") journaled"
-        return CLIFailure(.interrupted, message, runId: open.last?.id, hints: hints())
     }
 }
 

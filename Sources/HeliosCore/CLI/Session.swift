@@ -2,13 +2,15 @@ import Foundation
 
 /// What every networked command needs, resolved once from options and environment: the base URL,
 /// the key (only when asked for), the journal, the palette and the notes channel.
-struct Session {
+struct Session: Sendable {
     let global: GlobalOptions
     let context: CLIContext
     let output: Output
     let journal: Journal
     let stderrPalette: Palette
     let stdoutPalette: Palette
+    /// Shared by every client of this command, so a 429 slows all its workers down.
+    let gate = RateGate()
 
     init(global: GlobalOptions, context: CLIContext, output: Output) {
         self.global = global
@@ -84,7 +86,7 @@ struct Session {
             guard !quiet else { return }
             output.err("retrying in \(String(format: "%.1f", notice.delay))s after \(notice.reason) (attempt \(notice.attempt))\n")
         }
-        let transport = RetryingTransport(base, onRetry: onRetry)
+        let transport = RetryingTransport(GatedTransport(base, gate: gate), onRetry: onRetry)
         return APIClient(baseURL: baseURL, apiKey: apiKey, transport: transport, shouldAbort: { Interrupt.requested })
     }
 }

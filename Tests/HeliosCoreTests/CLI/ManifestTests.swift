@@ -142,10 +142,10 @@ struct ManifestTests {
                 row(2, "$DIR/study/a.wav"), row(3, "$DIR/study/audio/b.wav"),
                 row(4, "$DIR/study/../c.wav"), row(5, "/data/d.wav"),
             ]),
-        GoodManifest(name: "command-line options fill empty cells, but never the user label", text: """
+        GoodManifest(name: "command-line options fill empty cells", text: """
             file,userLabel,dob,sex,language,accent,sleepTime,wakeTime,recordingTime
             a.wav,,,,,,,,
-            """, options: "--dob 1980-02 --sex female --language de-DE --accent ke --sleep-time 2026-11-23T23:00 --wake-time 2026-11-24T07:00 --recording-time 2026-11-24T09:00 -u everyone",
+            """, options: "--dob 1980-02 --sex female --language de-DE --accent ke --sleep-time 2026-11-23T23:00 --wake-time 2026-11-24T07:00 --recording-time 2026-11-24T09:00",
             rows: [
                 row(2, "$DIR/a.wav", dob: "1980-02-01", sex: .FEMALE, language: "de-DE", accent: "KE",
                     sleep: "2026-11-23T23:00:00", wake: "2026-11-24T07:00:00", recording: "2026-11-24T09:00:00"),

@@ -52,6 +52,9 @@ struct ParserErrorTests {
         ("validate a.wav --api-key-file k --api-key-stdin", "'--api-key-file' and '--api-key-stdin' cannot be used together: give the key one way"),
         ("submit a.wav --dob 1990 --sex male --delete-data --delete-recordings", "'--delete-data' and '--delete-recordings' cannot be used together: the first deletes everything, the second only the recording"),
         ("submit a.wav --dob 1990 --sex male --resume --force", "'--resume' and '--force' cannot be used together: --force submits afresh, --resume reuses the journal"),
+        ("submit --manifest m.csv -u p1", "'--manifest' and '--user-label' cannot be used together: each row names its own person (a 'userLabel' column)"),
+        ("upload a.wav --manifest m.csv", "'--manifest' and 'a.wav' cannot be used together: give the recordings in the manifest or on the command line, not both"),
+        ("upload --url https://x/y", "'helios upload' needs the FILE to upload"),
         ("upload a.wav --url https://x/y --manifest m.csv", "'--url' and '--manifest' cannot be used together: a pre-signed URL takes exactly one recording"),
     ])
     func message(line: String, expected: String) {

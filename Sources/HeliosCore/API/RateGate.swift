@@ -1,0 +1,51 @@
+import Foundation
+
+/// One gate for every request of a command: when the API answers 429, every worker holds back
+/// until the Retry-After has passed, so a rate limit slows the whole batch rather than letting
+/// the other workers keep hammering it.
+public final class RateGate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var notBefore = Date.distantPast
+
+    public init() {}
+
+    /// Holds every later request until `seconds` from now (a longer hold already set wins).
+    public func hold(for seconds: Double) {
+        lock.withLock { notBefore = max(notBefore, Date().addingTimeInterval(seconds)) }
+    }
+
+    /// Waits until the gate opens; false if `shouldAbort` turned true first.
+    public func wait(shouldAbort: (@Sendable () -> Bool)?) -> Bool {
+        while true {
+            let remaining = lock.withLock { notBefore.timeIntervalSinceNow }
+            if remaining <= 0 { return true }
+            if let shouldAbort, shouldAbort() { return false }
+            Thread.sleep(forTimeInterval: min(0.05, remaining))
+        }
+    }
+}
+
+/// Puts a `RateGate` in front of a transport: waits at the gate before each attempt and closes it
+/// on a 429. Sits under the retrying layer, so each retry passes the gate too.
+public struct GatedTransport: HTTPTransport {
+    let base: any HTTPTransport
+    let gate: RateGate
+
+    public init(_ base: any HTTPTransport, gate: RateGate) {
+        self.base = base
+        self.gate = gate
+    }
+
+    public func send(
+        _ request: HTTPRequest, options: TransportOptions,
+        progress: (@Sendable (UploadProgress) -> Void)?,
+        shouldAbort: (@Sendable () -> Bool)?
+    ) throws(TransportError) -> HTTPResponse {
+        guard gate.wait(shouldAbort: shouldAbort) else { throw .aborted }
+        let response = try base.send(request, options: options, progress: progress, shouldAbort: shouldAbort)
+        if response.status == 429 {
+            gate.hold(for: response.headers["retry-after"].flatMap { RetryPolicy.retryAfterSeconds($0, now: Date()) } ?? 1)
+        }
+        return response
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// Progress of a command's runs on stderr. On a terminal one live line is redrawn in place (an
+/// upload bar, or how many runs are waiting); elsewhere a plain line at most every 5 seconds;
+/// nothing under --quiet. Every other stderr/stdout write goes through `print` so the live line
+/// is cleared first and never mixes with results.
+final class BatchProgress: @unchecked Sendable {
+    private struct Upload { var name: String; var sent: Int64; var total: Int64 }
+
+    private let output: Output
+    private let live: Bool
+    private let quiet: Bool
+    private let total: Int
+    private let lock = NSLock()
+    private var uploads: [Int: Upload] = [:]
+    private var waiting: [Int: String] = [:]
+    private var finished = 0
+    private var drawn = false
+    private var lastPlain = Date.distantPast
+    private var lastPlainText = ""
+    private var started = Date()
+    private var ticker: Thread?
+    private var stopped = false
+
+    init(output: Output, isTerminal: Bool, quiet: Bool, total: Int) {
+        self.output = output
+        live = isTerminal && !quiet
+        self.quiet = quiet
+        self.total = total
+    }
+
+    func start() {
+        guard !quiet else { return }
+        let thread = Thread { [weak self] in
+            while let self, !self.isStopped {
+                self.tick()
+                Thread.sleep(forTimeInterval: self.live ? 0.2 : 1)
+            }
+        }
+        ticker = thread
+        thread.start()
+    }
+
+    func stop() {
+        lock.withLock {
+            stopped = true
+            clearLocked()
+        }
+    }
+
+    private var isStopped: Bool { lock.withLock { stopped } }
+
+    func uploadStarted(_ job: Int, name: String, bytes: Int64) { lock.withLock { uploads[job] = Upload(name: name, sent: 0, total: bytes) } }
+    func uploadProgress(_ job: Int, _ p: UploadProgress) { lock.withLock { uploads[job]?.sent = p.sent } }
+    func uploadEnded(_ job: Int) { lock.withLock { _ = uploads.removeValue(forKey: job) } }
+    func waiting(_ job: Int, status: String) { lock.withLock { waiting[job] = status } }
+    func ended(_ job: Int) {
+        lock.withLock {
+            waiting.removeValue(forKey: job)
+            uploads.removeValue(forKey: job)
+            finished += 1
+        }
+    }
+
+    /// A result on stdout, the live line cleared first.
+    func result(_ text: String) { lock.withLock { clearLocked(); output.out(text) } }
+    /// A note on stderr (suppressed by --quiet).
+    func note(_ text: String) { guard !quiet else { return }; lock.withLock { clearLocked(); output.err(text + "\n") } }
+    /// Always printed (warnings, errors).
+    func err(_ text: String) { lock.withLock { clearLocked(); output.err(text) } }
+
+    private func clearLocked() {
+        if drawn { output.err("\r\u{1B}[2K") }
+        drawn = false
+    }
+
+    private func tick() {
+        lock.withLock {
+            guard !stopped else { return }
+            let text = describe()
+            if live {
+                clearLocked()
+                if !text.isEmpty {
+                    output.err(text)
+                    drawn = true
+                }
+            } else if !text.isEmpty, Date().timeIntervalSince(lastPlain) >= 5 || lastPlainText.isEmpty {
+                let comparable = text.replacingOccurrences(of: #"\d+s\b"#, with: "", options: .regularExpression)
+                guard comparable != lastPlainText || Date().timeIntervalSince(lastPlain) >= 30 else { return }
+                output.err(text + "\n")
+                lastPlain = Date()
+                lastPlainText = comparable
+            }
+        }
+    }
+
+    private func describe() -> String {
+        var parts: [String] = []
+        if !uploads.isEmpty {
+            let sent = uploads.values.reduce(Int64(0)) { $0 + $1.sent }
+            let all = uploads.values.reduce(Int64(0)) { $0 + $1.total }
+            let percent = all > 0 ? Int(Double(sent) * 100 / Double(all)) : 0
+            let what = uploads.count == 1 ? uploads.values.first!.name : "\(uploads.count) files"
+            if live {
+                let width = 24, filled = width * percent / 100
+                parts.append("uploading \(what) [\(String(repeating: "#", count: filled))\(String(repeating: "-", count: width - filled))] \(percent)% \(Self.size(sent))/\(Self.size(all))")
+            } else {
+                parts.append("uploading \(what): \(percent)% of \(Self.size(all))")
+            }
+        }
+        if !waiting.isEmpty {
+            let states = Set(waiting.values).sorted().joined(separator: ", ")
+            parts.append("waiting for \(waiting.count) run\(waiting.count == 1 ? "" : "s") (\(states)) \(Int(Date().timeIntervalSince(started)))s")
+        }
+        if total > 1, !parts.isEmpty { parts.append("\(finished)/\(total) done") }
+        return parts.joined(separator: "; ")
+    }
+
+    static func size(_ bytes: Int64) -> String {
+        let b = Double(bytes)
+        if b >= 1_048_576 { return String(format: "%.1f MB", b / 1_048_576) }
+        if b >= 1024 { return String(format: "%.0f KB", b / 1024) }
+        return "\(bytes) B"
+    }
+}
