@@ -43,6 +43,9 @@ final class BatchRunner: @unchecked Sendable {
     private let lock = NSLock()
     private var next = 0
     private var stopReason: CLIFailure?
+    /// The journal's current entry of every run this command touches, read once: re-reading
+    /// the whole file for each status change would make a batch quadratic.
+    private var entries: [String: JournalEntry] = [:]
 
     init(session: Session, client: APIClient, baseURL: String, wait: WaitOptions, noWait: Bool, concurrency: Int, jobs: Int) {
         self.session = session
@@ -58,6 +61,10 @@ final class BatchRunner: @unchecked Sendable {
 
     func run(_ jobs: [Job]) -> [JobOutcome] {
         let results = Results(count: jobs.count)
+        let polled = Set(jobs.compactMap { job -> String? in if case .poll(let id) = job.start { id } else { nil } })
+        if !polled.isEmpty, let known = try? session.journal.latest() {
+            for entry in known where polled.contains(entry.runId) { entries[entry.runId] = entry }
+        }
         progress.start()
         let group = DispatchGroup()
         for _ in 0..<min(concurrency, jobs.count) {
@@ -121,7 +128,7 @@ final class BatchRunner: @unchecked Sendable {
             // Ctrl-C can land after the server took the whole upload but before we heard so:
             // ask before sending the recording again.
             if let run = try? client.getRun(old.runId), run.status != "CREATED" {
-                try? session.journal.append(old.with(status: "UPLOADED"))
+                try? journal(old.with(status: "UPLOADED"))
                 return waitFor(old.runId, job: job, index: index, sleepFirst: false)
             }
             return createThenWait(index, job)
@@ -273,8 +280,8 @@ final class BatchRunner: @unchecked Sendable {
     /// Journals a status seen from the API (and the run object once it has finished), for runs
     /// this journal knows; a run created elsewhere and polled here gets an entry of its own.
     private func record(_ run: ModelRun, job: Job) throws {
-        let known = try? session.journal.latest().last { $0.runId == run.id }
-        var entry = known ?? JournalEntry(runId: run.id, baseURL: baseURL, userLabel: run.userLabel, status: run.status)
+        var entry = lock.withLock { entries[run.id] }
+            ?? JournalEntry(runId: run.id, baseURL: baseURL, userLabel: run.userLabel, status: run.status)
         entry.time = JournalEntry.now()
         entry.status = run.status
         entry.errorCode = run.errorCode
@@ -285,6 +292,7 @@ final class BatchRunner: @unchecked Sendable {
     private func journal(_ entry: JournalEntry) throws {
         do {
             try session.journal.append(entry)
+            lock.withLock { entries[entry.runId] = entry }
         } catch {
             // A run that cannot be journaled could be lost: stop, and show its id.
             let failure = CLIFailure(.runFailed, "cannot write the journal \(session.journal.path) (\(error)); run \(entry.runId) is \(entry.status)", runId: entry.runId)
