@@ -301,6 +301,14 @@ struct SubmitCLITests {
         }
     }
 
+    @Test func quietPrintsOnlyResults() throws {
+        let h = try RunHarness()
+        let r = try h.helios(["submit", try h.recording(), "-q", "--poll-interval", "1s"] + RunHarness.userArgs)
+        #expect(r.status == 0)
+        #expect(r.stderr.isEmpty)
+        #expect(r.stdout.contains("COMPLETE_OK"))
+    }
+
     @Test func plainHTTPToARemoteHostIsRefused() throws {
         let r = try CommandRunner.helios(["status", "3f2b8c1e-6a4d-4e7b-9c0a-1d2e3f4a5b6c"],
                                          environment: ["THYMIA_BASE_URL": "http://api.example.com", "THYMIA_API_KEY": "k"])

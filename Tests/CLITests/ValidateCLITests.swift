@@ -1,0 +1,79 @@
+import Foundation
+import HeliosCore
+import HeliosTestSupport
+import Testing
+
+/// `helios validate` through the built binary: one verdict per file, stdout/stderr/exit apart.
+struct ValidateCLITests {
+    let dir = TestPaths.makeTempDir("helios-validate")
+
+    @Test(arguments: [TestRecordings.Format.wav, .flac, .ogg, .opus, .mp3])
+    func acceptedFormatsPassWithExit0(format: TestRecordings.Format) throws {
+        let path = try TestRecordings.write(format, seconds: 12, to: dir)
+        let r = try CommandRunner.helios(["validate", path])
+        #expect(r.status == 0, "\(r.stdout)")
+        #expect(r.stderr.isEmpty)
+        let expected = format == .opus ? "opus" : format.rawValue
+        #expect(r.stdout == "\(path): ok (\(expected), 12.0s, 16000 Hz, mono)\n")
+    }
+
+    @Test(arguments: ["ok-12s.webm", "live-12s.webm", "ok-12s.m4a", "fragmented-12s.mp4"])
+    func containerFixturesPass(name: String) throws {
+        let r = try CommandRunner.helios(["validate", "--json", TestPaths.fixture(name)])
+        #expect(r.status == 0)
+        let report = try #require(try r.jsonLines().first)
+        #expect(report["ok"] as? Bool == true)
+        let audio = try #require(report["audio"] as? [String: Any])
+        let seconds = try #require(audio["durationSeconds"] as? Double)
+        #expect(abs(seconds - 12) < 0.2)
+    }
+
+    /// Every rejection reason, with its code, and exit 3 when any file fails.
+    @Test func mixedFilesGiveOneLineEachAndExit3() throws {
+        let good = try TestRecordings.write(.wav, seconds: 12, to: dir, name: "good.wav")
+        let short = try TestRecordings.write(.flac, seconds: 4, to: dir, name: "short.flac")
+        let long = try TestRecordings.write(.wav, seconds: 181, sampleRate: 8000, to: dir, name: "long.wav")
+        let aiff = try TestRecordings.write(.aiff, seconds: 12, to: dir, name: "take.aiff")
+        let empty = dir + "/empty.wav"
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        let text = dir + "/notes.wav"
+        try "not audio at all\n".write(toFile: text, atomically: true, encoding: .utf8)
+        let missing = dir + "/missing.wav"
+        let r = try CommandRunner.helios(["validate", "--json", good, short, long, aiff, empty, text, missing, dir])
+        #expect(r.status == 3)
+        #expect(r.stderr.isEmpty)
+        let reports = try r.jsonLines()
+        #expect(reports.count == 8)
+        let codes = reports.map { (($0["problems"] as? [[String: Any]]) ?? []).compactMap { $0["code"] as? String } }
+        #expect(codes == [[], ["TOO_SHORT"], ["TOO_LONG"], ["INVALID_FORMAT"], ["EMPTY"], ["INVALID_FORMAT"], ["NOT_FOUND"], ["NOT_A_FILE"]])
+        #expect(reports.map { $0["ok"] as? Bool } == [true, false, false, false, false, false, false, false])
+        #expect(reports.allSatisfy { $0["schemaVersion"] as? Int == 1 })
+        let longWarnings = (reports[2]["warnings"] as? [[String: Any]])?.compactMap { $0["code"] as? String }
+        #expect(longWarnings == ["LOW_SAMPLE_RATE"])
+    }
+
+    @Test func extensionThatLiesIsAWarningNotARejection() throws {
+        let path = try TestRecordings.write(.wav, seconds: 12, to: dir, name: "really-a-wav.mp3")
+        let r = try CommandRunner.helios(["validate", path])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("ok (wav"))
+        #expect(r.stdout.contains("warning EXTENSION_MISMATCH"))
+    }
+
+    @Test func textVerdictNamesTheFigure() throws {
+        let path = try TestRecordings.write(.wav, seconds: 4, to: dir, name: "short.wav")
+        let r = try CommandRunner.helios(["validate", path])
+        #expect(r.status == 3)
+        #expect(r.stdout == "\(path): rejected, TOO_SHORT: recording is 4.0s long; thymia needs at least 10 seconds (wav, 4.0s, 16000 Hz, mono)\n")
+    }
+
+    @Test func colourOnlyWhenAskedOrOnATerminalWithoutNoColor() throws {
+        let path = try TestRecordings.write(.wav, seconds: 12, to: dir, name: "c.wav")
+        let plain = try CommandRunner.helios(["validate", path])
+        #expect(!plain.stdout.contains("\u{1B}["))
+        let forced = try CommandRunner.helios(["validate", path, "--color", "always"])
+        #expect(forced.stdout.contains("\u{1B}[32mok\u{1B}[0m"))
+        let never = try CommandRunner.helios(["validate", path, "--color=never"], environment: ["NO_COLOR": ""])
+        #expect(!never.stdout.contains("\u{1B}["))
+    }
+}
