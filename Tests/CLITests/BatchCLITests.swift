@@ -62,25 +62,11 @@ struct BatchCLITests {
     @Test func interruptedBatchResumesWithoutDuplicates() throws {
         let h = try RunHarness(processingTime: "2s")
         let (manifest, labels) = try makeStudy(h, count: 12)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.binDir + "/helios")
-        process.arguments = ["submit", "--manifest", manifest, "--json", "--concurrency", "3", "--poll-interval", "1s"]
-        var env = h.environment
-        env["NO_COLOR"] = "1"
-        process.environment = env
-        let err = Pipe(), out = Pipe()
-        process.standardError = err
-        process.standardOutput = out
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline, (try? h.journal().filter { $0.status == "UPLOADED" }.count) ?? 0 < 4 {
-            Thread.sleep(forTimeInterval: 0.05)
+        let first = try h.interrupt(["submit", "--manifest", manifest, "--json", "--concurrency", "3", "--poll-interval", "1s"]) {
+            ((try? h.journal().filter { $0.status == "UPLOADED" }.count) ?? 0) >= 4
         }
-        kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
-        let firstErr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let firstOut = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 130, "\(firstErr)")
+        let firstErr = first.stderr, firstOut = first.stdout
+        #expect(first.status == 130, "\(firstErr)")
         #expect(firstErr.contains("interrupted"))
         let createdBefore = try h.emulator.runs().count
         #expect(createdBefore < 12, "the interruption came too late to test a resume")

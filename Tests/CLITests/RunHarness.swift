@@ -42,6 +42,43 @@ final class RunHarness: @unchecked Sendable {
     }
 
     static let userArgs = ["--dob", "1990-08", "--sex", "female"]
+
+    /// Starts helios, waits until `ready` holds (or 30 s pass), sends SIGINT, and returns what it
+    /// printed and how it exited. Pipes are drained while it runs, so it can never block on them.
+    func interrupt(_ args: [String], when ready: () -> Bool) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.binDir + "/helios")
+        process.arguments = args
+        var env = environment
+        env["NO_COLOR"] = "1"
+        process.environment = env
+        let err = Pipe(), out = Pipe()
+        process.standardError = err
+        process.standardOutput = out
+        let drained = Drained()
+        try process.run()
+        let group = DispatchGroup()
+        for (pipe, isOut) in [(out, true), (err, false)] {
+            group.enter()
+            DispatchQueue.global().async {
+                drained.set(pipe.fileHandleForReading.readDataToEndOfFile(), isOut: isOut)
+                group.leave()
+            }
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, !ready() { Thread.sleep(forTimeInterval: 0.05) }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        group.wait()
+        return CommandResult(status: process.terminationStatus, stdout: drained.text(isOut: true), stderr: drained.text(isOut: false))
+    }
+}
+
+private final class Drained: @unchecked Sendable {
+    private let lock = NSLock()
+    private var out = Data(), err = Data()
+    func set(_ data: Data, isOut: Bool) { lock.withLock { if isOut { out = data } else { err = data } } }
+    func text(isOut: Bool) -> String { lock.withLock { String(decoding: isOut ? out : err, as: UTF8.self) } }
 }
 
 func fileSize(_ path: String) -> Int {

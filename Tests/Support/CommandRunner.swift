@@ -6,6 +6,12 @@ public struct CommandResult: Sendable {
     public var stdout: String
     public var stderr: String
 
+    public init(status: Int32, stdout: String, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
     /// stdout as JSON Lines, each line decoded to a dictionary (a test fails on a bad line).
     public func jsonLines() throws -> [[String: Any]] {
         try stdout.split(separator: "\n").map { line in
