@@ -3,12 +3,12 @@ import HeliosCore
 
 // One screen: gather argv, environment, terminals and writers; run; exit.
 let context = CLIContext(
-    environment: ProcessInfo.processInfo.environment,
+    environment: CLIContext.processEnvironment(),
     stdoutIsTerminal: isatty(STDOUT_FILENO) == 1,
     stderrIsTerminal: isatty(STDERR_FILENO) == 1,
     stdinIsTerminal: isatty(STDIN_FILENO) == 1,
     arguments: Array(CommandLine.arguments.dropFirst()),
-    readStdin: { String(data: FileHandle.standardInput.readDataToEndOfFile(), encoding: .utf8) }
+    readStdin: { String(decoding: PosixFile.standardInput.readToEnd(), as: UTF8.self) }
 )
 Interrupt.install()
 exit(HeliosCLI.run(arguments: Array(CommandLine.arguments.dropFirst()), context: context, output: .standard()))

@@ -155,8 +155,7 @@ public struct APIClient: Sendable {
 
     /// A storage host's 4xx body is XML or text: keep a short, single-line excerpt.
     static func storageMessage(_ body: Data) -> [String] {
-        let text = String(decoding: body.prefix(200), as: UTF8.self)
-            .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+        let text = Text.trimmed(String(decoding: body.prefix(200), as: UTF8.self).replacing("\n", with: " "))
         return text.isEmpty ? [] : [Redaction.text(text)]
     }
 }

@@ -41,9 +41,7 @@ public struct JournalEntry: Codable, Sendable, Equatable {
     public var isPending: Bool { !ModelRun.terminalStatuses.contains(status) && status != "ABANDONED" }
 
     public static func now() -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: Date())
+        Text.iso8601UTC()
     }
 }
 
@@ -100,7 +98,7 @@ public struct Journal: Sendable {
         defer { close(fd) }
         try lock(fd, LOCK_SH)
         defer { flock(fd, LOCK_UN) }
-        let data = FileHandle(fileDescriptor: fd, closeOnDealloc: false).readDataToEndOfFile()
+        let data = PosixFile(borrowing: fd).readToEnd()
         let decoder = JSONDecoder()
         var result: [JournalEntry] = []
         for (index, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
@@ -132,7 +130,7 @@ public struct Journal: Sendable {
     }
 
     private func open(forAppend: Bool) throws(JournalError) -> Int32 {
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = Text.deletingLastPathComponent(path)
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])

@@ -53,13 +53,13 @@ public enum Redaction {
         var out = text
         // Longest first, so a secret containing another one is replaced whole.
         for secret in secrets.filter({ !$0.isEmpty }).sorted(by: { $0.count > $1.count }) {
-            out = out.replacingOccurrences(of: secret, with: placeholder)
+            out = out.replacing(secret, with: placeholder)
         }
         return urls(in: out)
     }
 
     private static func redactUserInfoPassword(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
+        guard let schemeEnd = url.firstRange(of: "://") else { return url }
         let rest = url[schemeEnd.upperBound...]
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
         let authority = rest[..<authorityEnd]

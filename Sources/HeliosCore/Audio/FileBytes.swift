@@ -4,19 +4,16 @@ import Foundation
 /// scattered through a file and seek past payloads, so memory stays constant whatever the size.
 final class FileBytes {
     let size: UInt64
-    private let handle: FileHandle
+    private let file: PosixFile
     private var window: [UInt8] = []
     private var windowStart: UInt64 = 0
     private static let windowSize = 64 * 1024
 
     init?(path: String) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        self.handle = handle
-        guard let end = try? handle.seekToEnd() else { return nil }
-        size = end
+        guard let file = PosixFile(readingAtPath: path), let size = file.size else { return nil }
+        self.file = file
+        self.size = size
     }
-
-    deinit { try? handle.close() }
 
     /// Up to `count` bytes at `offset`; fewer at the end of the file, none past it.
     func read(at offset: UInt64, count: Int) throws -> [UInt8] {
@@ -40,11 +37,12 @@ final class FileBytes {
     }
 
     private func readDirect(at offset: UInt64, count: Int) throws -> [UInt8] {
-        try handle.seek(toOffset: offset)
-        guard let data = try handle.read(upToCount: count) else { return [] }
-        return [UInt8](data)
+        guard let bytes = file.read(at: offset, count: count) else { throw FileBytesError.readFailed(errno) }
+        return bytes
     }
 }
+
+enum FileBytesError: Error { case readFailed(Int32) }
 
 /// Big-endian and little-endian integers out of byte arrays, bounds-checked (nil when short).
 extension Array where Element == UInt8 {

@@ -45,7 +45,7 @@ public enum RecordingValidator {
     ]
 
     static func extensionWarnings(_ path: String, _ info: AudioInfo) -> [ValidationFinding] {
-        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        let ext = Text.pathExtension(path)
         guard !ext.isEmpty, let format = info.format, let allowed = extensions[format], !allowed.contains(ext) else { return [] }
         return [ValidationFinding(code: "EXTENSION_MISMATCH", message: "file is named .\(ext) but holds \(format.displayName) audio")]
     }

@@ -85,7 +85,7 @@ final class BatchProgress: @unchecked Sendable {
                     drawn = true
                 }
             } else if !text.isEmpty, Date().timeIntervalSince(lastPlain) >= 5 || lastPlainText.isEmpty {
-                let comparable = text.replacingOccurrences(of: #"\d+s\b"#, with: "", options: .regularExpression)
+                let comparable = text.replacing(/\d+s\b/, with: "")
                 guard comparable != lastPlainText || Date().timeIntervalSince(lastPlain) >= 30 else { return }
                 output.err(text + "\n")
                 lastPlain = Date()
@@ -118,8 +118,8 @@ final class BatchProgress: @unchecked Sendable {
 
     static func size(_ bytes: Int64) -> String {
         let b = Double(bytes)
-        if b >= 1_048_576 { return String(format: "%.1f MB", b / 1_048_576) }
-        if b >= 1024 { return String(format: "%.0f KB", b / 1024) }
+        if b >= 1_048_576 { return Formatting.fixed(b / 1_048_576, 1) + " MB" }
+        if b >= 1024 { return Formatting.fixed(b / 1024, 0) + " KB" }
         return "\(bytes) B"
     }
 }

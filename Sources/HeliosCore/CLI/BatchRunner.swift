@@ -192,11 +192,11 @@ final class BatchRunner: @unchecked Sendable {
                                      bytes: recording.audio.bytes, sha256: recording.audio.sha256,
                                      userLabel: request.user.userLabel, status: "CREATED",
                                      requestDigest: RunCommands.digest(request))
-            entry.uploadURLExpiresAt = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
+            entry.uploadURLExpiresAt = Text.iso8601UTC(secondsFromNow: 3600)
             try journal(entry)
             let replacing = abandoned.map { " to replace \($0)" } ?? ""
             progress.note("created run \(runId) for \(recording.path)\(replacing) (user label \(request.user.userLabel)); uploading \(BatchProgress.size(recording.audio.bytes))")
-            progress.uploadStarted(index, name: (recording.path as NSString).lastPathComponent, bytes: recording.audio.bytes)
+            progress.uploadStarted(index, name: Text.lastPathComponent(recording.path), bytes: recording.audio.bytes)
             defer { progress.uploadEnded(index) }
             do {
                 let progress = self.progress

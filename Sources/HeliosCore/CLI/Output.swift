@@ -17,8 +17,8 @@ public final class Output: @unchecked Sendable {
 
     /// Writes to the process's own stdout/stderr, unbuffered by Swift so lines interleave correctly.
     public static func standard() -> Output {
-        Output(out: { FileHandle.standardOutput.write(Data($0.utf8)) },
-               err: { FileHandle.standardError.write(Data($0.utf8)) })
+        Output(out: { PosixFile.standardOutput.write($0.utf8) },
+               err: { PosixFile.standardError.write($0.utf8) })
     }
 }
 
@@ -51,7 +51,7 @@ public struct CLIContext: Sendable {
         var now = time(nil)
         var parts = tm()
         localtime_r(&now, &parts)
-        return String(format: "%04d-%02d-%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
+        return "\(Formatting.zeroPadded(Int(parts.tm_year) + 1900, 4))-\(Formatting.zeroPadded(Int(parts.tm_mon) + 1, 2))-\(Formatting.zeroPadded(Int(parts.tm_mday), 2))"
     }
 }
 

@@ -124,7 +124,7 @@ struct RunCommands {
         let recording = try prepare(run.files, contentType: run.contentType, skipValidation: run.skipValidation, digest: false)[0]
         let client = session.client(baseURL: "https://unused.invalid", apiKey: "")
         let progress = BatchProgress(output: output, isTerminal: session.context.stderrIsTerminal, quiet: global.quiet, total: 1)
-        progress.uploadStarted(0, name: (recording.path as NSString).lastPathComponent, bytes: recording.audio.bytes)
+        progress.uploadStarted(0, name: Text.lastPathComponent(recording.path), bytes: recording.audio.bytes)
         progress.start()
         defer { progress.stop() }
         do {
@@ -226,7 +226,7 @@ struct RunCommands {
         if fromStdin {
             let text = session.context.readStdin() ?? ""
             for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let line = raw.trimmingCharacters(in: .whitespaces)
+                let line = Text.trimmed(raw)
                 if line.isEmpty { continue }
                 var candidate = line
                 if line.hasPrefix("{"), let json = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)),
@@ -264,7 +264,7 @@ struct RunCommands {
             session.note(pendingOnly ? "no pending runs" : "no runs yet in \(session.journal.path)")
             return .success
         }
-        let rows = entries.map { e in [e.runId, e.time, e.file.map { ($0 as NSString).lastPathComponent } ?? "-", e.userLabel ?? "-", e.status] }
+        let rows = entries.map { e in [e.runId, e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status] }
         let header = ["RUN", "TIME", "FILE", "LABEL", "STATUS"]
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }

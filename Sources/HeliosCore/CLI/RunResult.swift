@@ -90,7 +90,7 @@ public struct RunResult: Encodable, Sendable {
             for key in Scores.order {
                 guard let value = scores.values[key] else { continue }
                 let band = Scores.band(value, bucketed: Scores.bucketed.contains(key))
-                let entry = key.padding(toLength: 23, withPad: " ", startingAt: 0) + String(format: "%.2f", value) + "  " + band
+                let entry = key.padding(toLength: 23, withPad: " ", startingAt: 0) + Formatting.fixed(value, 2) + "  " + band
                 row(first ? "scores" : "", entry)
                 first = false
             }

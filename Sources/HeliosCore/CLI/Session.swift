@@ -69,7 +69,7 @@ struct Session: Sendable {
         } else {
             key = context.environment["THYMIA_API_KEY"]
         }
-        guard let key = key?.trimmingCharacters(in: .whitespaces), !key.isEmpty else {
+        guard let key = key.map(Text.trimmed), !key.isEmpty else {
             throw CLIFailure(.authFailed, APIError.missingKey.message)
         }
         return key
@@ -84,7 +84,7 @@ struct Session: Sendable {
         let quiet = global.quiet
         let onRetry: @Sendable (RetryNotice) -> Void = { notice in
             guard !quiet else { return }
-            output.err("retrying in \(String(format: "%.1f", notice.delay))s after \(notice.reason) (attempt \(notice.attempt))\n")
+            output.err("retrying in \(Formatting.fixed(notice.delay, 1))s after \(notice.reason) (attempt \(notice.attempt))\n")
         }
         let transport = RetryingTransport(GatedTransport(base, gate: gate), onRetry: onRetry)
         return APIClient(baseURL: baseURL, apiKey: apiKey, transport: transport, shouldAbort: { Interrupt.requested })

@@ -45,6 +45,8 @@ enum ValidationText {
     }
 
     static func seconds(_ s: Double) -> String {
-        s >= 60 ? String(format: "%dm%04.1fs", Int(s) / 60, s.truncatingRemainder(dividingBy: 60)) : String(format: "%.1fs", s)
+        guard s >= 60 else { return Formatting.fixed(s, 1) + "s" }
+        let rest = Formatting.fixed(s.truncatingRemainder(dividingBy: 60), 1)
+        return "\(Int(s) / 60)m" + (rest.count < 4 ? "0" + rest : rest) + "s"
     }
 }

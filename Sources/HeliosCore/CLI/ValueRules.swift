@@ -16,10 +16,10 @@ public enum ValueRules {
         let year = Int(parts[0])!, month = parts.count > 1 ? Int(parts[1])! : 1, day = parts.count > 2 ? Int(parts[2])! : 1
         guard (1...12).contains(month) else { return .failure("month \(parts[1]) does not exist") }
         guard (1...daysIn(month: month, year: year)).contains(day) else {
-            return .failure("\(String(format: "%04d-%02d", year, month)) has no day \(parts[2])")
+            return .failure("\(Formatting.zeroPadded(year, 4))-\(Formatting.zeroPadded(month, 2)) has no day \(parts[2])")
         }
         guard year >= 1900 else { return .failure("a year before 1900 is not a plausible birth date") }
-        let iso = String(format: "%04d-%02d-%02d", year, month, day)
+        let iso = "\(Formatting.zeroPadded(year, 4))-\(Formatting.zeroPadded(month, 2))-\(Formatting.zeroPadded(day, 2))"
         guard iso <= today else { return .failure("date of birth is in the future") }
         return .success(iso)
     }
@@ -80,7 +80,8 @@ public enum ValueRules {
         guard (1...12).contains(mo), (1...daysIn(month: mo, year: y)).contains(d), h < 24, mi < 60, s < 60 else {
             return .failure("\(text) is not a real date and time")
         }
-        return .success(String(format: "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, s))
+        let z = Formatting.zeroPadded
+        return .success("\(z(y, 4))-\(z(mo, 2))-\(z(d, 2))T\(z(h, 2)):\(z(mi, 2)):\(z(s, 2))")
     }
 
     public struct Tag: Sendable, Equatable, Codable {

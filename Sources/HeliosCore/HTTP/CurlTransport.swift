@@ -53,12 +53,12 @@ public struct CurlTransport: HTTPTransport {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         switch result {
         case .success(let response):
-            log?("< \(response.status) (\(String(format: "%.3f", elapsed))s, \(response.body.count) bytes)")
+            log?("< \(response.status) (\(Formatting.fixed(elapsed, 3))s, \(response.body.count) bytes)")
             return response
         case .failure(let error):
             // curl's messages can echo the URL; never let the signature or the key through.
             let safe = Self.redact(error, secrets: secrets)
-            log?("! \(safe) (\(String(format: "%.3f", elapsed))s)")
+            log?("! \(safe) (\(Formatting.fixed(elapsed, 3))s)")
             throw safe
         }
     }
@@ -309,13 +309,13 @@ final class CurlExchange {
 
     fileprivate func receiveHeader(_ bytes: UnsafeMutablePointer<CChar>, count: Int) -> Int {
         let raw = UnsafeRawBufferPointer(start: bytes, count: count)
-        let line = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let line = Text.trimmed(String(decoding: raw, as: UTF8.self))
         if line.hasPrefix("HTTP/") {
             // A new status line (after 100 Continue, or a proxy's CONNECT answer): keep only the last.
             responseHeaders = [:]
         } else if let colon = line.firstIndex(of: ":") {
-            let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let name = Text.trimmed(line[..<colon]).lowercased()
+            let value = Text.trimmed(line[line.index(after: colon)...])
             responseHeaders[name] = value
         }
         return count

@@ -28,28 +28,54 @@ public enum URLPolicy {
         }
     }
 
-    /// Checks an API base URL or an upload URL.
+    /// Checks an API base URL or an upload URL. Parsed by hand (RFC 3986's scheme and authority
+    /// only): Foundation's URLComponents.host runs IDNA through ICU, which costs a command more
+    /// memory than everything else it does.
     public static func check(_ string: String) throws(Violation) -> Checked {
-        guard let components = URLComponents(string: string),
-              let rawScheme = components.scheme,
-              let rawHost = components.host, !rawHost.isEmpty
+        guard let sep = string.firstRange(of: "://"), !string.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true })
+        else { throw .malformed(string) }
+        let rawScheme = string[..<sep.lowerBound]
+        guard let first = rawScheme.first, first.isASCII, first.isLetter,
+              rawScheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) })
         else { throw .malformed(string) }
         let scheme = rawScheme.lowercased()
-        var host = rawHost.lowercased()
-        if host.hasPrefix("[") && host.hasSuffix("]") {
-            host = String(host.dropFirst().dropLast())
+        let rest = string[sep.upperBound...]
+        var authority = rest.prefix { !"/?#".contains($0) }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var host: Substring
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { throw .malformed(string) }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw .malformed(string) }
+                portText = after.dropFirst()
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            portText = authority[authority.index(after: colon)...]
+        } else {
+            host = authority
         }
-        guard !host.isEmpty else { throw .malformed(string) }
-        let loopback = isLoopback(host: host)
+        var port: Int?
+        if let portText, !portText.isEmpty {
+            guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), let p = Int(portText), p <= 65535 else { throw .malformed(string) }
+            port = p
+        }
+        let lowered = host.lowercased()
+        guard !lowered.isEmpty, !lowered.contains(where: { "[]@:".contains($0) }) || lowered.contains(":") && authority.hasPrefix("[")
+        else { throw .malformed(string) }
+        let loopback = isLoopback(host: lowered)
         switch scheme {
         case "https":
             break
         case "http":
-            guard loopback else { throw .insecureRemoteHTTP(host: host) }
+            guard loopback else { throw .insecureRemoteHTTP(host: lowered) }
         default:
             throw .unsupportedScheme(scheme)
         }
-        return Checked(scheme: scheme, host: host, port: components.port, isLoopback: loopback)
+        return Checked(scheme: scheme, host: lowered, port: port, isLoopback: loopback)
     }
 
     /// `localhost`, `127.0.0.0/8` written as a dotted quad, and `::1` in any spelling.

@@ -95,7 +95,11 @@ public struct SHA256: Sendable {
     }
 
     public static func hex(_ digest: [UInt8]) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(digest.count * 2)
+        for byte in digest { out += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]] }
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static func hexDigest(of data: Data) -> String {
@@ -106,16 +110,20 @@ public struct SHA256: Sendable {
 
     /// Digest of a file read in 1 MiB blocks (constant memory whatever the size).
     public static func hexDigest(ofFileAt path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path])
-        }
-        defer { try? handle.close() }
+        guard let file = PosixFile(readingAtPath: path) else { throw SHA256FileError(path: path) }
         var s = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            s.update(chunk)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            guard let n = buffer.withUnsafeMutableBytes({ file.read(into: $0) }) else { throw SHA256FileError(path: path) }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { s.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
         return hex(s.finalize())
     }
+}
+
+public struct SHA256FileError: Error, Sendable {
+    public var path: String
 }
 
 extension UInt32 {

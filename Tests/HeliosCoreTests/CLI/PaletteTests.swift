@@ -16,3 +16,22 @@ struct PaletteTests {
         #expect((palette.red("x") != "x") == enabled)
     }
 }
+
+struct FormattingTests {
+    @Test(arguments: [
+        (2.345, 1, "2.3"), (2.35, 1, "2.4"), (0.0, 2, "0.00"), (0.42, 2, "0.42"), (1.005, 0, "1"),
+        (199.96, 1, "200.0"), (-0.04, 1, "0.0"), (-1.25, 1, "-1.3"), (12.0, 3, "12.000"), (0.999, 2, "1.00"),
+    ])
+    func fixed(value: Double, digits: Int, expected: String) {
+        #expect(Formatting.fixed(value, digits) == expected)
+    }
+
+    @Test func zeroPadded() {
+        #expect(Formatting.zeroPadded(7, 2) == "07")
+        #expect(Formatting.zeroPadded(1990, 4) == "1990")
+        #expect(Formatting.zeroPadded(5, 4) == "0005")
+        #expect(ValidationText.seconds(192.44) == "3m12.4s")
+        #expect(ValidationText.seconds(60.0) == "1m00.0s")
+        #expect(ValidationText.seconds(4.04) == "4.0s")
+    }
+}

@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Small string and time helpers written on the standard library alone. Their Foundation
+/// counterparts (`trimmingCharacters`, `NSString` path methods, `ISO8601DateFormatter`) start
+/// CoreFoundation or ICU, which would cost every helios command several MB of memory.
+enum Text {
+    static func trimmed(_ s: some StringProtocol) -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        guard let first = s.firstIndex(where: { !isSpace($0) }), let last = s.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(s[first...last])
+    }
+
+    /// `a/b/c.wav` → `c.wav`.
+    static func lastPathComponent(_ path: String) -> String {
+        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        return trimmed.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? trimmed
+    }
+
+    /// `a/b/c.wav` → `a/b`; `c.wav` → `.`.
+    static func deletingLastPathComponent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// `take.M4A` → `m4a`; no extension → empty.
+    static func pathExtension(_ path: String) -> String {
+        let name = lastPathComponent(path)
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
+        return name[name.index(after: dot)...].lowercased()
+    }
+
+    /// `2026-11-25T07:05:09Z` for `secondsFromNow` seconds from now, in UTC.
+    static func iso8601UTC(secondsFromNow: Int = 0) -> String {
+        var t = time(nil) + secondsFromNow
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        let z = Formatting.zeroPadded
+        return "\(z(Int(parts.tm_year) + 1900, 4))-\(z(Int(parts.tm_mon) + 1, 2))-\(z(Int(parts.tm_mday), 2))T"
+            + "\(z(Int(parts.tm_hour), 2)):\(z(Int(parts.tm_min), 2)):\(z(Int(parts.tm_sec), 2))Z"
+    }
+
+    /// The process environment from libc's `environ` (Foundation's ProcessInfo starts CoreFoundation).
+    static func environment() -> [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") { result[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+            pointer += 1
+        }
+        return result
+    }
+}
+
+extension CLIContext {
+    /// The process's environment, read without Foundation.
+    public static func processEnvironment() -> [String: String] { Text.environment() }
+}
