@@ -31,7 +31,9 @@ public struct SpeechAnalysis: Sendable, Equatable {
 ///    - `bandShare`: that band's share of the power above DC (hum and rumble sit below it);
 ///    - `flatness`: spectral flatness (geometric / arithmetic mean power) inside the band:
 ///      about 0.56 for white noise, 0.45 for pink, under 0.3 for voiced speech, whose harmonics
-///      leave deep valleys;
+///      leave deep valleys, but also low for any steep spectrum (brown noise, a fan);
+///    - `fineFlatness`: the same of each bin against the mean of its ±4 neighbours, blind to
+///      the spectrum's slope: 0.53–0.62 for any noise, median 0.27–0.39 for voiced speech;
 ///    - `peakShare`: the share of the power in the strongest peak (±2 bins): a pure tone puts
 ///      nearly all of it there, a voice spreads it over several harmonics and formants;
 ///    - `crossings`: zero-crossing rate of the mean-removed frame, high for fricatives and hiss.
@@ -41,7 +43,7 @@ public struct SpeechAnalysis: Sendable, Equatable {
 ///    A frame is *active* when its energy is `activeAboveFloor` dB over the floor and above the
 ///    absolute `activeMinimum`.
 /// 4. **Voiced** frames are active frames with a speech-like spectrum: flatness under
-///    `voicedFlatness`, band share over `voicedBandShare`, peak share under `tonalPeakShare`.
+///    `voicedFlatness`, fine flatness under `voicedFineFlatness`, band share over `voicedBandShare`, peak share under `tonalPeakShare`.
 ///    Fricatives (active, flat, many zero crossings) count only next to voiced frames.
 /// 5. **Smoothing**: an active frame counts as speech when a voiced frame lies within `hangover`
 ///    seconds either side; runs of voiced frames shorter than `minimumVoiced` are dropped (a
@@ -56,9 +58,10 @@ public struct SpeechEstimator {
     static let frameSize = 256
     static let bandLow = 300.0, bandHigh = 3400.0
     static let floorPast = 3.0, floorAhead = 1.0
-    static let activeAboveFloor: Float = 7
-    static let activeMinimum: Float = -66
+    static let activeAboveFloor: Float = 5
+    static let activeMinimum: Float = -75
     static let voicedFlatness: Float = 0.30
+    static let voicedFineFlatness: Float = 0.56
     static let voicedBandShare: Float = 0.30
     static let tonalPeakShare: Float = 0.90
     static let fricativeCrossings: Float = 0.25
@@ -281,6 +284,17 @@ public struct SpeechEstimator {
             }
             let bins = Float(bandBins.count)
             let flatness = exp(logSum / bins) / (band / bins + tiny)
+            // Fine structure: each bin against the mean of its ±4 neighbours, so a steep but
+            // smooth spectrum (brown noise, a fan) is not mistaken for harmonics.
+            let reach = 4
+            var localLog: Float = 0
+            for k in bandBins {
+                let from = max(1, k - reach), to = min(n / 2, k + reach)
+                var s: Float = 0
+                for j in from...to { s += p[j] }
+                localLog += log((p[k] + tiny) / (s / Float(to - from + 1) + tiny))
+            }
+            let fineFlatness = exp(localLog / bins)
             var peak: Float = 0
             for k in max(1, strongest - 2)...min(n / 2 - 1, strongest + 2) { peak += p[k] }
             let power = band * energyScale
@@ -288,7 +302,8 @@ public struct SpeechEstimator {
             features.power = (total + p[0]) * energyScale
             let bandShare = total > 0 ? band / total : 0
             let peakShare = total > 0 ? peak / total : 1
-            let spectral = flatness < Self.voicedFlatness && bandShare > Self.voicedBandShare && peakShare < Self.tonalPeakShare
+            let spectral = flatness < Self.voicedFlatness && fineFlatness < Self.voicedFineFlatness
+                && bandShare > Self.voicedBandShare && peakShare < Self.tonalPeakShare
             features.voiced = spectral
             features.fricative = !spectral && bandShare > Self.voicedBandShare
                 && Float(crossings) / Float(n) > Self.fricativeCrossings
