@@ -92,6 +92,43 @@ public enum TestRecordings {
 }
 
 extension TestRecordings {
+    /// Writes per-channel float samples (±1 full scale) as `format`: for tests that build their
+    /// own signals (mixtures, clipped or one-sided recordings).
+    public static func write(
+        _ format: Format, channels: [[Float]], sampleRate: Int, to dir: String, name: String
+    ) throws -> String {
+        let path = (dir as NSString).appendingPathComponent(name)
+        var info = SF_INFO()
+        info.samplerate = Int32(sampleRate)
+        info.channels = Int32(channels.count)
+        info.format = format.sndfileFormat
+        guard let handle = sf_open(path, Int32(SFM_WRITE), &info) else {
+            throw WriteError(description: "sf_open(\(path)): \(String(cString: sf_strerror(nil)))")
+        }
+        defer { sf_close(handle) }
+        let frames = channels.map(\.count).min() ?? 0
+        var interleaved = [Float](repeating: 0, count: frames * channels.count)
+        for (c, samples) in channels.enumerated() {
+            for i in 0..<frames { interleaved[i * channels.count + c] = samples[i] }
+        }
+        let done = interleaved.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, Int64(frames)) }
+        guard done == Int64(frames) else { throw WriteError(description: "sf_writef_float(\(path)): \(String(cString: sf_strerror(handle)))") }
+        return path
+    }
+
+    /// The first channel of any file libsndfile reads, as floats, and its sample rate.
+    public static func read(_ path: String) throws -> (samples: [Float], sampleRate: Int) {
+        var info = SF_INFO()
+        guard let handle = sf_open(path, Int32(SFM_READ), &info) else {
+            throw WriteError(description: "sf_open(\(path)): \(String(cString: sf_strerror(nil)))")
+        }
+        defer { sf_close(handle) }
+        let channels = Int(info.channels)
+        var all = [Float](repeating: 0, count: Int(info.frames) * channels)
+        let got = all.withUnsafeMutableBufferPointer { sf_readf_float(handle, $0.baseAddress, info.frames) }
+        return ((0..<Int(got)).map { all[$0 * channels] }, Int(info.samplerate))
+    }
+
     /// `seconds` of `signal` as 16-bit samples, for tests that write their own containers.
     public static func samples(_ signal: Signal, seconds: Double, sampleRate: Int) -> [Int16] {
         var generator = SignalGenerator(signal, sampleRate: sampleRate)
