@@ -61,7 +61,7 @@ public enum AudioProbe {
             let speech: Speech
             switch sniffed.format {
             case .mp4: speech = .unknown("speech not estimated for AAC in MP4")
-            case .webm: speech = .unknown("speech not estimated for Opus in WebM")
+            case .webm: speech = webmSpeech(file, duration: timing.duration)
             case .mp3, .wav, .flac, .ogg, .opus: speech = sndfileSpeech(path: path, duration: timing.duration)
             }
             if case .measured(let analysis) = speech { info.speechSeconds = (analysis.speechSeconds * 10).rounded() / 10 }
@@ -71,6 +71,26 @@ public enum AudioProbe {
         } catch {
             throw .notReadable("\(error)")
         }
+    }
+
+    /// Decodes the Opus packets of a WebM file with libopus into the speech estimator.
+    private static func webmSpeech(_ file: FileBytes, duration: Double) -> Speech {
+        do {
+            return covered(try OpusWebMDecoder.analyse(file), duration: duration, by: "libopus")
+        } catch let unsupported as OpusWebMDecoder.Unsupported {
+            return .unknown(unsupported.note)
+        } catch {
+            return .unknown("speech not estimated: \(error)")
+        }
+    }
+
+    /// A partial decode gives a lower bound, and rejecting on a lower bound would be a false
+    /// rejection: then speech is unknown.
+    private static func covered(_ analysis: SpeechAnalysis, duration: Double, by decoder: String) -> Speech {
+        guard analysis.analysedSeconds >= duration * 0.95 - 0.2 else {
+            return .unknown("speech not estimated: \(decoder) decoded only \(RecordingValidator.formatDuration(analysis.analysedSeconds)) of \(RecordingValidator.formatDuration(duration))")
+        }
+        return .measured(analysis)
     }
 
     /// Decodes the whole file once through libsndfile into the speech estimator.
@@ -83,13 +103,8 @@ public enum AudioProbe {
             estimator.consume(block)
             return true
         }
-        let analysis = estimator.finish()
-        // libsndfile stops early on a VBR MP3 without a Xing header, and on damage: a partial
-        // figure is a lower bound, and rejecting on a lower bound would be a false rejection.
-        if analysis.analysedSeconds < duration * 0.95 - 0.2 {
-            return .unknown("speech not estimated: libsndfile decoded only \(RecordingValidator.formatDuration(analysis.analysedSeconds)) of \(RecordingValidator.formatDuration(duration))")
-        }
-        return .measured(analysis)
+        // libsndfile stops early on a VBR MP3 without a Xing header, and on damage.
+        return covered(estimator.finish(), duration: duration, by: "libsndfile")
     }
 
     private static func sndfileTiming(path: String) throws(AudioProblem) -> MediaTiming {

@@ -217,3 +217,24 @@ private struct SplitMixForTests {
         return z ^ (z >> 27)
     }
 }
+
+// MARK: - WebM/Opus, decoded with libopus
+
+@Test(arguments: ["ok-12s.webm", "live-12s.webm"])
+func webmOpusGetsTheSameEstimateAsTheSourceFLAC(name: String) throws {
+    // Both are the first 12 s of the bundled sample (Tests/Fixtures/README.md).
+    let source = try TestRecordings.read(SpeechClip.all[2].path)
+    let flac = try TestRecordings.write(.flac, channels: [Array(source.samples.prefix(12 * source.sampleRate))], sampleRate: source.sampleRate, to: AudioScratch.dir, name: "first-12s.flac")
+    let expected = try #require(RecordingValidator.validate(path: flac).audio?.speechSeconds)
+    let report = RecordingValidator.validate(path: TestPaths.fixture(name))
+    let speech = try #require(report.audio?.speechSeconds)
+    #expect(abs(speech - expected) <= 0.5, "WebM \(speech) s, FLAC \(expected) s")
+    #expect(report.ok && report.warnings.isEmpty, "\(report)")
+}
+
+@Test func webmOfSilenceIsNoSpeech() throws {
+    // 200 s of silence: TOO_LONG decides, but the estimate is there and is zero.
+    let report = RecordingValidator.validate(path: TestPaths.fixture("long-200s.webm"))
+    #expect(report.audio?.speechSeconds == 0)
+    #expect(report.problems.map(\.code) == ["TOO_LONG"])
+}
