@@ -6,12 +6,13 @@
 # and its label is the length left after `sox silence 1 0.1 1% -1 0.1 1%` (every stretch quieter
 # than -40 dBFS for more than 0.1 s removed; shorter gaps inside and between words stay speech).
 # The label is taken on the clean signal before any level change or mixing, and carries to every
-# variant made from it. Variants: clean 16 kHz mono, 48 kHz stereo, MP3, quiet (peak -35 dBFS),
+# variant made from it. Variants: clean 16 kHz mono, 48 kHz stereo, MP3, live WebM/Opus, quiet (peak -35 dBFS),
 # loud (peak -0.1 dBFS), white/pink noise at 20/10/5 dB SNR (RMS of the whole clean file against
 # the noise's), 50 Hz hum with harmonics at 10 dB SNR, long pauses (3 s of silence between
 # utterances), speech padded with silence to make files whose speech is short or near the minimum.
 # Non-speech files (label 0): silence, white, pink and brown noise, hum, a tone, a tremolo tone.
 #
+# Noise is made with `sox -R` (repeatable), so every run measures the same corpus.
 # Prints every file with its label, estimate, error and verdict, then the mean absolute error,
 # the worst cases, clean files rejected and the most speech given to a noise-only file.
 # Targets (issue 5): MAE < 1.5 s, no clean recording rejected, no noise-only file > 2 s.
@@ -43,6 +44,7 @@ def out(*args, ok=(0,)):
 
 def seconds(path):
     return float(out("soxi", "-D", path).strip())
+
 
 def rms(path):
     for line in out("sox", path, "-n", "stat").splitlines():
@@ -128,27 +130,31 @@ for i, (base, c, label) in enumerate(clean):
     if i % 3 == 1:
         run("ffmpeg", "-v", "error", "-y", "-i", src, "-ar", "44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "96k", p(base + ".mp3"))
         rows.append((base + ".mp3", "mp3", label))
+    if i % 3 == 2:
+        # As a browser records: Opus in WebM, 48 kHz, no Duration element.
+        run("ffmpeg", "-v", "error", "-y", "-i", src, "-ar", "48000", "-c:a", "libopus", "-b:a", "24k", "-live", "1", "-f", "webm", p(base + ".webm"))
+        rows.append((base + ".webm", "webm opus", label))
 
 # Noise at a few SNRs: the speech RMS (whole clean file) against the noise RMS.
 def noise(kind, secs, dst, rate=16000):
     if kind == "white":
-        run("sox", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs), "whitenoise", "vol", "0.3")
+        run("sox", "-R", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs), "whitenoise", "vol", "0.3")
     elif kind == "pink":
-        run("sox", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs), "pinknoise", "vol", "0.3")
+        run("sox", "-R", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs), "pinknoise", "vol", "0.3")
     elif kind == "brown":
-        run("sox", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs), "brownnoise", "vol", "0.3")
+        run("sox", "-R", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs), "brownnoise", "vol", "0.3")
     elif kind == "hum":
         # 50 Hz mains hum with harmonics up to 450 Hz, as a buzzing ground loop makes.
-        run("sox", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs),
+        run("sox", "-R", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs),
             "sine", "50", "sine", "100", "sine", "150", "sine", "250", "sine", "350", "sine", "450",
             "remix", "1-6", "vol", "0.1")
     elif kind == "tone":
-        run("sox", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs), "sine", "440", "vol", "0.3")
+        run("sox", "-R", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs), "sine", "440", "vol", "0.3")
     elif kind == "tremolo":
-        run("sox", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs), "sine", "440", "tremolo", "4", "90", "vol", "0.3")
+        run("sox", "-R", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs), "sine", "440", "tremolo", "4", "90", "vol", "0.3")
     elif kind == "fan":
         # A fan: brown noise low-passed with a slow swell.
-        run("sox", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs), "brownnoise", "lowpass", "800", "tremolo", "0.5", "20", "vol", "0.5")
+        run("sox", "-R", "-n", "-r", str(rate), "-b", "16", "-c", "1", dst, "synth", str(secs), "brownnoise", "lowpass", "800", "tremolo", "0.5", "20", "vol", "0.5")
 
 def mix(src, kind, snr, dst):
     d = seconds(src)
@@ -189,7 +195,7 @@ run("sox", "-n", "-r", "16000", "-b", "16", "-c", "1", p("only-silence.wav"), "t
 rows.append(("only-silence.wav", "noise only", 0.0))
 run("sox", p("only-white.wav"), p("only-white-quiet.wav"), "norm", "-50")
 rows.append(("only-white-quiet.wav", "noise only", 0.0))
-run("sox", "-n", "-r", "48000", "-b", "16", "-c", "2", p("only-pink-48k.wav"), "synth", "20", "pinknoise", "vol", "0.5")
+run("sox", "-R", "-n", "-r", "48000", "-b", "16", "-c", "2", p("only-pink-48k.wav"), "synth", "20", "pinknoise", "vol", "0.5")
 rows.append(("only-pink-48k.wav", "noise only", 0.0))
 
 # Measure.

@@ -44,13 +44,14 @@ public struct SpeechAnalysis: Sendable, Equatable {
 ///    absolute `activeMinimum`.
 /// 4. **Voiced** frames are active frames with a speech-like spectrum: flatness under
 ///    `voicedFlatness`, fine flatness under `voicedFineFlatness`, band share over `voicedBandShare`, peak share under `tonalPeakShare`.
-///    Fricatives (active, flat, many zero crossings) count only next to voiced frames.
+///    *Fricatives* are active frames in the band with a zero-crossing rate over
+///    `fricativeCrossings` (/s/, /f/, /ʃ/): they count only next to voiced frames.
 /// 5. **Smoothing**: an active frame counts as speech when a voiced frame lies within `hangover`
-///    seconds either side; runs of voiced frames shorter than `minimumVoiced` are dropped (a
+///    seconds either side (twice that for a fricative); runs of voiced frames shorter than `minimumVoiced` are dropped (a
 ///    blip of noise), and gaps up to `bridge` seconds between speech frames count as speech
 ///    (the pauses inside words and between close words, as the accuracy labels count them).
 ///
-/// Decisions lag the input by `floorAhead + hangover` seconds held in ring buffers, so memory
+/// Decisions lag the input by `floorAhead + 2·hangover + minimumVoiced` seconds held in ring buffers, so memory
 /// does not grow with the file.
 public struct SpeechEstimator {
     // Parameters (see the method above). Tuned on bench/speech-accuracy.sh's corpus.
@@ -146,7 +147,7 @@ public struct SpeechEstimator {
         hangFrames = frames(Self.hangover)
         minimumVoicedFrames = frames(Self.minimumVoiced)
         bridgeFrames = frames(Self.bridge)
-        let capacity = floorPastFrames + floorAheadFrames + 2 * (hangFrames + minimumVoicedFrames) + 8
+        let capacity = floorPastFrames + floorAheadFrames + 4 * hangFrames + 2 * minimumVoicedFrames + 8
         ring = [Features](repeating: Features(), count: capacity)
     }
 
@@ -313,7 +314,7 @@ public struct SpeechEstimator {
         // A frame's activity needs floorAhead frames after it; its speech decision needs the
         // activity of hangover frames after it.
         while activeDecided + floorAheadFrames < analysed { markActive(activeDecided, limit: analysed) }
-        while decided + hangFrames + minimumVoicedFrames < activeDecided { decide(decided, limit: activeDecided) }
+        while decided + 2 * hangFrames + minimumVoicedFrames < activeDecided { decide(decided, limit: activeDecided) }
     }
 
     /// Compares frame `i` with the minimum energy of its window: active or not, and keeps
@@ -336,7 +337,9 @@ public struct SpeechEstimator {
         let f = ring[i % ring.count]
         decided = i + 1
         guard f.active else { return }
-        let from = max(0, i - hangFrames), to = min(limit - 1, i + hangFrames)
+        // A fricative (flat spectrum, many zero crossings) may run longer than a short hangover.
+        let reach = f.fricative ? 2 * hangFrames : hangFrames
+        let from = max(0, i - reach), to = min(limit - 1, i + reach)
         for j in from...max(from, to) where confirmedVoiced(j, limit: limit) {
             count(i, f.power)
             return
