@@ -224,7 +224,7 @@ private struct SplitMixForTests {
 func webmOpusGetsTheSameEstimateAsTheSourceFLAC(name: String) throws {
     // Both are the first 12 s of the bundled sample (Tests/Fixtures/README.md).
     let source = try TestRecordings.read(SpeechClip.all[2].path)
-    let flac = try TestRecordings.write(.flac, channels: [Array(source.samples.prefix(12 * source.sampleRate))], sampleRate: source.sampleRate, to: AudioScratch.dir, name: "first-12s.flac")
+    let flac = try TestRecordings.write(.flac, channels: [Array(source.samples.prefix(12 * source.sampleRate))], sampleRate: source.sampleRate, to: AudioScratch.dir, name: "first-12s-for-\(name).flac")
     let expected = try #require(RecordingValidator.validate(path: flac).audio?.speechSeconds)
     let report = RecordingValidator.validate(path: TestPaths.fixture(name))
     let speech = try #require(report.audio?.speechSeconds)
