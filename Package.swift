@@ -24,7 +24,14 @@ let package = Package(
             pkgConfig: "sndfile",
             providers: [.apt(["libsndfile1-dev"])]
         ),
-        .target(name: "HeliosCore", dependencies: ["CCurl", "CSndFile"]),
+        // Decodes the Opus packets of WebM (browser recordings) for the speech estimate.
+        .systemLibrary(
+            name: "COpus",
+            path: "Sources/COpus",
+            pkgConfig: "opus",
+            providers: [.apt(["libopus-dev"])]
+        ),
+        .target(name: "HeliosCore", dependencies: ["CCurl", "CSndFile", "COpus"]),
         .executableTarget(name: "helios-cli", dependencies: ["HeliosCore"]),
         .executableTarget(
             name: "helios-emulator",

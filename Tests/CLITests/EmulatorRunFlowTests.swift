@@ -87,11 +87,11 @@ import Testing
     }
 
     @Test
-    func twelveSecondToneCompletesOKWithScoresInRange() throws {
+    func twelveSecondsOfSpeechCompleteOKWithScoresInRange() throws {
         let emu = try EmulatorProcess.start(arguments: Self.fast)
         defer { emu.stop() }
         let client = EmulatorClient(emu: emu)
-        let wav = TestWAV.tone(seconds: 12)
+        let wav = TestWAV.speech(seconds: 12)
         let done = try client.submit(wav)
         #expect(done["status"] as? String == "COMPLETE_OK")
         #expect(done["errorCode"] is NSNull)

@@ -116,6 +116,22 @@ struct TestFailure: Error, CustomStringConvertible {
 enum TestWAV {
     static func tone(seconds: Double, sampleRate: Int = 16_000, frequency: Double = 440) -> Data {
         let frames = Int(seconds * Double(sampleRate))
+        var samples = [Int16](repeating: 0, count: frames)
+        for i in 0..<frames {
+            // A tone with a slow amplitude wobble: varying energy, yet no speech.
+            let envelope = 0.5 + 0.4 * sin(2 * Double.pi * 3 * Double(i) / Double(sampleRate))
+            samples[i] = Int16(envelope * 12_000 * sin(2 * Double.pi * frequency * Double(i) / Double(sampleRate)))
+        }
+        return wav(samples, sampleRate: sampleRate)
+    }
+
+    /// The synthetic voice of `TestRecordings` (the local check counts it as speech).
+    static func speech(seconds: Double, sampleRate: Int = 16_000) -> Data {
+        wav(TestRecordings.samples(.speechLike, seconds: seconds, sampleRate: sampleRate), sampleRate: sampleRate)
+    }
+
+    static func wav(_ samples: [Int16], sampleRate: Int) -> Data {
+        let frames = samples.count
         var data = Data()
         func le32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
         func le16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
@@ -124,12 +140,6 @@ enum TestWAV {
         data.append(contentsOf: Array("fmt ".utf8)); le32(16); le16(1); le16(1)
         le32(UInt32(sampleRate)); le32(UInt32(sampleRate * 2)); le16(2); le16(16)
         data.append(contentsOf: Array("data".utf8)); le32(UInt32(frames * 2))
-        var samples = [Int16](repeating: 0, count: frames)
-        for i in 0..<frames {
-            // A tone with a slow amplitude wobble, so a speech estimate sees varying energy.
-            let envelope = 0.5 + 0.4 * sin(2 * Double.pi * 3 * Double(i) / Double(sampleRate))
-            samples[i] = Int16(envelope * 12_000 * sin(2 * Double.pi * frequency * Double(i) / Double(sampleRate)))
-        }
         samples.map(\.littleEndian).withUnsafeBytes { data.append(contentsOf: $0) }
         return data
     }

@@ -25,10 +25,22 @@ public enum AudioProbe {
     /// `partial` (when non-nil on return through `probe(path:partial:)`) keeps what was learned.
     public static func probe(path: String) throws(AudioProblem) -> AudioInfo {
         var partial: AudioInfo?
-        return try probe(path: path, partial: &partial)
+        return try measure(path: path, partial: &partial).info
     }
 
-    static func probe(path: String, partial: inout AudioInfo?) throws(AudioProblem) -> AudioInfo {
+    /// The speech pass's result: the figures, or why there are none (a note for the user).
+    enum Speech: Equatable {
+        case measured(SpeechAnalysis)
+        case unknown(String)
+    }
+
+    struct Measurement {
+        var info: AudioInfo
+        var speech: Speech
+    }
+
+    /// `probe` plus the speech pass (one streamed decode) where the audio can be decoded.
+    static func measure(path: String, partial: inout AudioInfo?) throws(AudioProblem) -> Measurement {
         let bytes = try checkFile(path)
         guard let file = FileBytes(path: path) else { throw .notReadable(String(cString: strerror(errno))) }
         let sniffed = try FormatSniffer.sniff(file)
@@ -45,12 +57,54 @@ public enum AudioProbe {
             info.durationSeconds = timing.duration
             info.sampleRate = timing.sampleRate
             info.channels = timing.channels
-            return info
+            partial = info
+            let speech: Speech
+            switch sniffed.format {
+            case .mp4: speech = .unknown("speech not estimated for AAC in MP4")
+            case .webm: speech = webmSpeech(file, duration: timing.duration)
+            case .mp3, .wav, .flac, .ogg, .opus: speech = sndfileSpeech(path: path, duration: timing.duration)
+            }
+            if case .measured(let analysis) = speech { info.speechSeconds = (analysis.speechSeconds * 10).rounded() / 10 }
+            return Measurement(info: info, speech: speech)
         } catch let problem as AudioProblem {
             throw problem
         } catch {
             throw .notReadable("\(error)")
         }
+    }
+
+    /// Decodes the Opus packets of a WebM file with libopus into the speech estimator.
+    private static func webmSpeech(_ file: FileBytes, duration: Double) -> Speech {
+        do {
+            return covered(try OpusWebMDecoder.analyse(file), duration: duration, by: "libopus")
+        } catch let unsupported as OpusWebMDecoder.Unsupported {
+            return .unknown(unsupported.note)
+        } catch {
+            return .unknown("speech not estimated: \(error)")
+        }
+    }
+
+    /// A partial decode gives a lower bound, and rejecting on a lower bound would be a false
+    /// rejection: then speech is unknown.
+    private static func covered(_ analysis: SpeechAnalysis, duration: Double, by decoder: String) -> Speech {
+        guard analysis.analysedSeconds >= duration * 0.95 - 0.2 else {
+            return .unknown("speech not estimated: \(decoder) decoded only \(RecordingValidator.formatDuration(analysis.analysedSeconds)) of \(RecordingValidator.formatDuration(duration))")
+        }
+        return .measured(analysis)
+    }
+
+    /// Decodes the whole file once through libsndfile into the speech estimator.
+    private static func sndfileSpeech(path: String, duration: Double) -> Speech {
+        guard let sound = try? SndFile(path: path) else { return .unknown("speech not estimated: libsndfile cannot decode the file") }
+        guard var estimator = SpeechEstimator(sampleRate: sound.sampleRate, channels: sound.channels) else {
+            return .unknown("speech not estimated at a sample rate of \(sound.sampleRate) Hz")
+        }
+        sound.forEachBlock(frames: 8192) { block in
+            estimator.consume(block)
+            return true
+        }
+        // libsndfile stops early on a VBR MP3 without a Xing header, and on damage.
+        return covered(estimator.finish(), duration: duration, by: "libsndfile")
     }
 
     private static func sndfileTiming(path: String) throws(AudioProblem) -> MediaTiming {

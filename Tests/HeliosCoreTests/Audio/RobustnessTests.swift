@@ -23,7 +23,8 @@ private func checkTruncations(of path: String, wholeSeconds: Double) throws {
     }
 }
 
-// Hang guards: generous, because blocking CLI tests in the same run can starve the thread pool.
+// Limits catch a hang, not slowness: the CLI tests in the same process hold the test pool's
+// threads while they wait for their child processes, so a case may wait long for a thread.
 @Test(.timeLimit(.minutes(10)), arguments: [TestRecordings.Format.wav, .flac, .ogg, .opus, .mp3])
 func truncatedGeneratedRecordingsAreHandled(format: TestRecordings.Format) throws {
     let path = try TestRecordings.write(format, seconds: 12, sampleRate: 16_000, signal: .noise, to: AudioScratch.dir, name: "whole-\(format).\(format)")
