@@ -28,8 +28,11 @@ install: build
 	install -m 0755 -s "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/helios" "$(DESTDIR)$(PREFIX)/bin/helios"
 
 bench: build
+	@./scripts/install-deps.sh ffmpeg sox espeak-ng hyperfine time
 	./bench/validate.sh
+	./bench/speech-accuracy.sh
 	./bench/upload.sh
+	./bench/batch.sh
 
 clean:
 	rm -rf .build

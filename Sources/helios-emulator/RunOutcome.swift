@@ -34,8 +34,9 @@ enum RunOutcome: Sendable {
             // NOT_FOUND / NOT_READABLE on our own temp file is the emulator's fault, not the caller's.
             return .error(code: "ERR_INTERNAL", reason: "An internal error occurred while reading the uploaded recording. Please create a new model run.")
         }
-        // The stored upload's file name is the emulator's own, so an extension warning says nothing.
-        let quality = report.warnings.filter { $0.code != "EXTENSION_MISMATCH" }
+        // The stored upload's file name is the emulator's own, so an extension warning says
+        // nothing; and a speech estimate the check could not make is no quality problem.
+        let quality = report.warnings.filter { !["EXTENSION_MISMATCH", "SPEECH_UNKNOWN"].contains($0.code) }
         let warnings = quality.isEmpty ? nil : ["Audio quality may affect result accuracy."]
         return .ok(results: results(sha256: sha256, duration: report.audio?.durationSeconds), warnings: warnings)
     }

@@ -110,6 +110,20 @@ struct SubmitCLITests {
         #expect(text.stdout.contains("action"))
     }
 
+    /// A recording with no speech: refused locally (exit 3), and if forced, ERR_TRANSCRIPTION_FAILED.
+    @Test func noSpeechIsCaughtBeforeSendingOrFailsTranscription() throws {
+        let h = try RunHarness()
+        let tone = try TestRecordings.write(.wav, seconds: 12, signal: .tone(hertz: 220), to: h.dir, name: "tone.wav")
+        let local = try h.helios(["submit", tone] + RunHarness.userArgs)
+        #expect(local.status == 3)
+        #expect(local.stderr.contains("NO_SPEECH"))
+        #expect(try h.emulator.log().filter { $0.route != nil }.isEmpty)
+        let forced = try h.helios(["submit", tone, "--skip-validation", "--json", "--poll-interval", "1s"] + RunHarness.userArgs)
+        #expect(forced.status == 1)
+        let error = try #require(try forced.jsonLines().first?["error"] as? [String: Any])
+        #expect(error["code"] as? String == "ERR_TRANSCRIPTION_FAILED")
+    }
+
     @Test func localRejectionSendsNothingAndExits3() throws {
         let h = try RunHarness()
         let path = try h.recording(.wav, seconds: 4)

@@ -7,7 +7,8 @@ import Glibc
 /// CoreFoundation or ICU, which would cost every helios command several MB of memory.
 enum Text {
     static func trimmed(_ s: some StringProtocol) -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        // Character's own test: "\r\n" is one Character, equal to neither "\r" nor "\n".
+        let isSpace: (Character) -> Bool = { $0.isWhitespace }
         guard let first = s.firstIndex(where: { !isSpace($0) }), let last = s.lastIndex(where: { !isSpace($0) }) else { return "" }
         return String(s[first...last])
     }

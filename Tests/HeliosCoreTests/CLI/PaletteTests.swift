@@ -35,3 +35,25 @@ struct FormattingTests {
         #expect(ValidationText.seconds(4.04) == "4.0s")
     }
 }
+
+struct TextTests {
+    @Test func trimsEveryKindOfLineEnd() {
+        #expect(Text.trimmed("  run-1\r\n") == "run-1")
+        #expect(Text.trimmed("\t a b \n") == "a b")
+        #expect(Text.trimmed(" \r\n ") == "")
+    }
+
+    @Test func pathParts() {
+        #expect(Text.lastPathComponent("/a/b/c.wav") == "c.wav")
+        #expect(Text.lastPathComponent("c.wav") == "c.wav")
+        #expect(Text.deletingLastPathComponent("/a/b/c.wav") == "/a/b")
+        #expect(Text.deletingLastPathComponent("/c.wav") == "/")
+        #expect(Text.pathExtension("take.M4A") == "m4a")
+        #expect(Text.pathExtension(".hidden") == "")
+        #expect(Text.pathExtension("dir.d/file") == "")
+    }
+
+    @Test func utcTimestampShape() {
+        #expect(Text.iso8601UTC().wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z/) != nil)
+    }
+}
