@@ -91,6 +91,8 @@ public struct SpeechEstimator {
     private var accumulated = 0
     private var frame: [Float]
     private var filled = 0
+    /// The downmix buffer, kept between blocks.
+    private var monoScratch: [Float] = []
     private let window: [Float]
     private var windowed: [Float]
     private var spectrum: [Float]
@@ -160,69 +162,95 @@ public struct SpeechEstimator {
         samplesSeen += Int64(frameCount * c)
         let clip = Self.clipLevel
         var clippedHere = 0
-        // Downmix: mean of channels; level figures per channel on the raw samples.
-        var mono = [Float](repeating: 0, count: frameCount)
-        if c == 1 {
-            var peak = peaks[0], sum: Float = 0
-            for i in 0..<frameCount {
-                let x = block[i]
-                mono[i] = x
-                let a = abs(x)
-                peak = max(peak, a)
-                sum += x * x
-                clippedHere &+= a >= clip ? 1 : 0
-            }
-            peaks[0] = peak
-            sumSquares[0] += Double(sum)
-        } else if c == 2 {
-            var p0 = peaks[0], p1 = peaks[1], s0: Float = 0, s1: Float = 0
-            for i in 0..<frameCount {
-                let x0 = block[2 * i], x1 = block[2 * i + 1]
-                mono[i] = (x0 + x1) * 0.5
-                let a0 = abs(x0), a1 = abs(x1)
-                p0 = max(p0, a0)
-                p1 = max(p1, a1)
-                s0 += x0 * x0
-                s1 += x1 * x1
-                clippedHere &+= (a0 >= clip ? 1 : 0) &+ (a1 >= clip ? 1 : 0)
-            }
-            peaks[0] = p0
-            peaks[1] = p1
-            sumSquares[0] += Double(s0)
-            sumSquares[1] += Double(s1)
-        } else {
-            let scale = 1 / Float(c)
-            for i in 0..<frameCount {
-                var s: Float = 0
-                for ch in 0..<c {
-                    let x = block[i * c + ch]
-                    s += x
+        // Downmix into a reused buffer (mean of channels), through raw pointers: this loop sees
+        // every decoded sample, so array bounds and uniqueness checks would dominate the check.
+        var mono = monoScratch
+        monoScratch = []
+        if mono.count < frameCount { mono = [Float](repeating: 0, count: frameCount) }
+        mono.withUnsafeMutableBufferPointer { m in
+            if c == 1 {
+                var peak = peaks[0], sum: Float = 0
+                for i in 0..<frameCount {
+                    let x = block[i]
+                    m[i] = x
                     let a = abs(x)
-                    if a > peaks[ch] { peaks[ch] = a }
-                    sumSquares[ch] += Double(x * x)
+                    peak = max(peak, a)
+                    sum += x * x
                     clippedHere &+= a >= clip ? 1 : 0
                 }
-                mono[i] = s * scale
+                peaks[0] = peak
+                sumSquares[0] += Double(sum)
+            } else if c == 2 {
+                var p0 = peaks[0], p1 = peaks[1], s0: Float = 0, s1: Float = 0
+                for i in 0..<frameCount {
+                    let x0 = block[2 * i], x1 = block[2 * i + 1]
+                    m[i] = (x0 + x1) * 0.5
+                    let a0 = abs(x0), a1 = abs(x1)
+                    p0 = max(p0, a0)
+                    p1 = max(p1, a1)
+                    s0 += x0 * x0
+                    s1 += x1 * x1
+                    clippedHere &+= (a0 >= clip ? 1 : 0) &+ (a1 >= clip ? 1 : 0)
+                }
+                peaks[0] = p0
+                peaks[1] = p1
+                sumSquares[0] += Double(s0)
+                sumSquares[1] += Double(s1)
+            } else {
+                let scale = 1 / Float(c)
+                var p = peaks, sums = sumSquares
+                for i in 0..<frameCount {
+                    var s: Float = 0
+                    for ch in 0..<c {
+                        let x = block[i * c + ch]
+                        s += x
+                        let a = abs(x)
+                        if a > p[ch] { p[ch] = a }
+                        sums[ch] += Double(x * x)
+                        clippedHere &+= a >= clip ? 1 : 0
+                    }
+                    m[i] = s * scale
+                }
+                peaks = p
+                sumSquares = sums
             }
         }
         clipped += Int64(clippedHere)
-        // Decimate by box-car averaging into frames.
+        // Decimate by box-car averaging into frames, analysing each frame as it fills.
         let d = decimation
         let scale = 1 / Float(d)
-        for x in mono {
-            accumulator += x
-            accumulated += 1
-            if accumulated == d {
-                frame[filled] = accumulator * scale
-                accumulator = 0
-                accumulated = 0
-                filled += 1
-                if filled == Self.frameSize {
-                    analyseFrame()
-                    filled = 0
+        var acc = accumulator, count = accumulated, fill = filled
+        var i = 0
+        while i < frameCount {
+            var full = false
+            frame.withUnsafeMutableBufferPointer { f in
+                mono.withUnsafeBufferPointer { m in
+                    while i < frameCount {
+                        acc += m[i]
+                        i += 1
+                        count += 1
+                        if count == d {
+                            f[fill] = acc * scale
+                            acc = 0
+                            count = 0
+                            fill += 1
+                            if fill == Self.frameSize {
+                                full = true
+                                return
+                            }
+                        }
+                    }
                 }
             }
+            if full {
+                analyseFrame()
+                fill = 0
+            }
         }
+        accumulator = acc
+        accumulated = count
+        filled = fill
+        monoScratch = mono
     }
 
     /// Decides the frames still held back and returns the figures.
