@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// Progress of a command's runs on stderr. On a terminal one live line is redrawn in place (an
 /// upload bar, or how many runs are waiting); elsewhere a plain line at most every 5 seconds;
@@ -11,7 +12,7 @@ final class BatchProgress: @unchecked Sendable {
     private let live: Bool
     private let quiet: Bool
     private let total: Int
-    private let lock = NSLock()
+    private let lock = Lock()
     private var uploads: [Int: Upload] = [:]
     private var waiting: [Int: String] = [:]
     private var finished = 0
@@ -19,7 +20,7 @@ final class BatchProgress: @unchecked Sendable {
     private var lastPlain = Date.distantPast
     private var lastPlainText = ""
     private var started = Date()
-    private var ticker: Thread?
+    private var ticker: Worker?
     private var stopped = false
 
     init(output: Output, isTerminal: Bool, quiet: Bool, total: Int) {
@@ -31,14 +32,14 @@ final class BatchProgress: @unchecked Sendable {
 
     func start() {
         guard !quiet else { return }
-        let thread = Thread { [weak self] in
+        let thread = Worker { [weak self] in
             while let self, !self.isStopped {
                 self.tick()
-                Thread.sleep(forTimeInterval: self.live ? 0.2 : 1)
+                Worker.sleep(self.live ? 0.2 : 1)
             }
         }
+        thread.detach()
         ticker = thread
-        thread.start()
     }
 
     func stop() {

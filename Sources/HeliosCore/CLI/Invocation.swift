@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// What the user asked for, fully typed and checked. Produced by `Invocation.parse`, a pure function
 /// of argv and today's date: every bad value is refused here, before anything is read or sent.

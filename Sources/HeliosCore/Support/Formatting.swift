@@ -1,6 +1,25 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Number formatting without Foundation's `String(format:)`, which initialises CoreFoundation
 /// (several MB of memory) in every command that prints a figure.
 enum Formatting {
+    /// libc's printf for one value: the same digits `String(format:)` gave (it formats a `%f` with
+    /// the C library too), e.g. `printf("%.2f", 0.125)` → `0.12`.
+    static func printf(_ format: String, _ value: Double) -> String {
+        withVaList([value]) { args in
+            var buffer = [CChar](repeating: 0, count: 64)
+            let needed = Int(vsnprintf(&buffer, buffer.count, format, args))
+            guard needed >= buffer.count else { return String(cString: buffer) }
+            buffer = [CChar](repeating: 0, count: needed + 1)
+            return withVaList([value]) { again in
+                _ = vsnprintf(&buffer, buffer.count, format, again)
+                return String(cString: buffer)
+            }
+        }
+    }
+
     /// `value` with exactly `digits` decimals, rounded half away from zero: `fixed(2.345, 1)` → `2.3`.
     static func fixed(_ value: Double, _ digits: Int) -> String {
         guard value.isFinite else { return "\(value)" }
