@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Any JSON value, kept as received so the API's model-run object can be passed on verbatim

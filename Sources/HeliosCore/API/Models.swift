@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// `POST /v1/models/mental-wellness` body (helios-api.md §2.1). Absent optionals are omitted.

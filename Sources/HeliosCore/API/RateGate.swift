@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// One gate for every request of a command: when the API answers 429, every worker holds back

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Hides secrets in anything that may be printed: `-v` logs, error messages, journals.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Random access to a file by offset through a small window cache: the parsers read headers

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Power spectrum of one real frame of 2·`half` samples by a `half`-point complex radix-2 FFT

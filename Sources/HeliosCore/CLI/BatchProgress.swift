@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Progress of a command's runs on stderr. On a terminal one live line is redrawn in place (an

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// One unit of work: a recording to send (fresh, or replacing a run that never got its upload),

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// What the user asked for, fully typed and checked. Produced by `Invocation.parse`, a pure function

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// One recording of a `--manifest`, with its user fields checked by the same `ValueRules` as the

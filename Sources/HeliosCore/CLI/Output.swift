@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Where a command writes: results to `out` (stdout), everything else to `err` (stderr). Injected,

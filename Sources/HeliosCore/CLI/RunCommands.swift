@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// A recording that passed (or was allowed past) the local check, ready to send.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// One run as printed on stdout: CLI.md's versioned result object (`--json`), or a text block.

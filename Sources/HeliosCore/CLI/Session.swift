@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// What every networked command needs, resolved once from options and environment: the base URL,

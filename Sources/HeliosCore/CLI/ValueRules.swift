@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// The rules every option value must pass before anything is sent. Each returns the value in the

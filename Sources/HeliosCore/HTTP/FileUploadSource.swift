@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// A request body read from disk in blocks straight into curl's buffer, rewindable for a resend.

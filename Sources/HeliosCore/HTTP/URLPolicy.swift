@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Which URLs `helios` will send to: https anywhere, plain http only to this machine, because a

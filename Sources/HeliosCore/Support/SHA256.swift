@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// SHA-256 (FIPS 180-4), streamed: a recording's digest identifies it in the journal and lets a
