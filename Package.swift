@@ -37,7 +37,11 @@ let package = Package(
             dependencies: ["HeliosCore"],
             // lld with packed relative relocations (DT_RELR, glibc 2.36+): gold's 36k RELA entries
             // (850 KB, read whole by ld.so at every start) shrink to 7 KB.
-            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])]
+            linkerSettings: [.unsafeFlags([
+                "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/scripts/helios.order",
+                "-Xlinker", "--no-warn-symbol-ordering",
+            ])]
         ),
         .executableTarget(
             name: "helios-emulator",
