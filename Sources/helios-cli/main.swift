@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HeliosCore
 
 // One screen: gather argv, environment, terminals and writers; run; exit.

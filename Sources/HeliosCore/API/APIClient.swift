@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Why an API exchange failed, after retries. Message fragments are lower-case; the CLI layer maps
 /// each case to an exit code.

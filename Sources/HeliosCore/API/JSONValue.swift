@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Any JSON value, kept as received so the API's model-run object can be passed on verbatim
 /// (`run` in the result object) whatever fields thymia adds later.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,7 +65,7 @@ public struct Journal: Sendable {
         } else if let x = environment["XDG_STATE_HOME"], !x.isEmpty {
             dir = x + "/helios"
         } else {
-            dir = (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/helios"
+            dir = (environment["HOME"] ?? Text.homeDirectory()) + "/.local/state/helios"
         }
         return dir + "/runs.jsonl"
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `POST /v1/models/mental-wellness` body (helios-api.md §2.1). Absent optionals are omitted.
 public struct CreateRunRequest: Encodable, Sendable, Equatable {

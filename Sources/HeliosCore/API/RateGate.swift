@@ -1,10 +1,11 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One gate for every request of a command: when the API answers 429, every worker holds back
 /// until the Retry-After has passed, so a rate limit slows the whole batch rather than letting
 /// the other workers keep hammering it.
 public final class RateGate: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var notBefore = Date.distantPast
 
     public init() {}
@@ -20,7 +21,7 @@ public final class RateGate: @unchecked Sendable {
             let remaining = lock.withLock { notBefore.timeIntervalSinceNow }
             if remaining <= 0 { return true }
             if let shouldAbort, shouldAbort() { return false }
-            Thread.sleep(forTimeInterval: min(0.05, remaining))
+            Worker.sleep(min(0.05, remaining))
         }
     }
 }

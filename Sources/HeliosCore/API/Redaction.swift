@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Hides secrets in anything that may be printed: `-v` logs, error messages, journals.
 /// The API key and pre-signed upload URLs (their query string is the signature) must never leak.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Whether resending a request can do harm.
 public enum RequestKind: Sendable, Equatable {
@@ -130,26 +131,20 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3); nil when unparsable.
     public static func retryAfterSeconds(_ value: String, now: Date) -> Double? {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        let trimmed = trimmingBlanks(value)
         if !trimmed.isEmpty, trimmed.allSatisfy(\.isASCII), trimmed.allSatisfy(\.isNumber) {
             return Double(trimmed)
         }
-        for format in httpDateFormats {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "GMT")
-            formatter.dateFormat = format
-            if let date = formatter.date(from: trimmed) {
-                return max(0, date.timeIntervalSince(now))
-            }
-        }
-        return nil
+        guard let date = HTTPDate.parse(trimmed, now: now) else { return nil }
+        return max(0, date.timeIntervalSince(now))
     }
 
-    /// IMF-fixdate, then the obsolete RFC 850 and asctime forms servers may still send.
-    private static let httpDateFormats = [
-        "EEE, dd MMM yyyy HH:mm:ss zzz",
-        "EEEE, dd-MMM-yy HH:mm:ss zzz",
-        "EEE MMM d HH:mm:ss yyyy",
-    ]
+    /// Without leading and trailing spaces and tabs (what `trimmingCharacters(in: .whitespaces)` cut).
+    private static func trimmingBlanks(_ s: String) -> Substring {
+        let blank: (Character) -> Bool = { c in
+            c == "\t" || c.unicodeScalars.allSatisfy { $0.properties.generalCategory == .spaceSeparator }
+        }
+        guard let first = s.firstIndex(where: { !blank($0) }), let last = s.lastIndex(where: { !blank($0) }) else { return "" }
+        return s[first...last]
+    }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Measures a recording: checks the file, sniffs its format, and reads duration, sample rate and
 /// channels the cheapest trustworthy way for that format.

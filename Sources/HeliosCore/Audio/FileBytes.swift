@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Random access to a file by offset through a small window cache: the parsers read headers
 /// scattered through a file and seek past payloads, so memory stays constant whatever the size.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Power spectrum of one real frame of 2·`half` samples by a `half`-point complex radix-2 FFT
 /// (even samples as real parts, odd as imaginary, then the usual split), so a 256-sample frame

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The local check of one recording (CLI.md, "Local checks").
 public enum RecordingValidator {
@@ -87,10 +88,10 @@ public enum RecordingValidator {
     static func qualityWarnings(_ a: SpeechAnalysis) -> [ValidationFinding] {
         var out: [ValidationFinding] = []
         if a.clippedShare >= clippingShare {
-            out.append(ValidationFinding(code: "CLIPPING", message: String(format: "%.2f%% of samples are at full scale; the recording is clipped", a.clippedShare * 100)))
+            out.append(ValidationFinding(code: "CLIPPING", message: Formatting.printf("%.2f%% of samples are at full scale; the recording is clipped", a.clippedShare * 100)))
         }
         if let level = a.speechLevel, level < lowSpeechLevel {
-            out.append(ValidationFinding(code: "LOW_LEVEL", message: String(format: "speech level is %.0f dBFS; the speaker is very quiet or far from the microphone", level)))
+            out.append(ValidationFinding(code: "LOW_LEVEL", message: Formatting.printf("speech level is %.0f dBFS; the speaker is very quiet or far from the microphone", level)))
         }
         if a.speechSeconds >= noSpeechBelow {
             if a.leadingSilence >= longSilence {
@@ -127,7 +128,7 @@ public enum RecordingValidator {
     public static func formatDuration(_ seconds: Double) -> String {
         let tenths = Int((seconds * 10).rounded())
         let minutes = tenths / 600
-        let rest = String(format: "%.1f", Double(tenths % 600) / 10)
+        let rest = Formatting.printf("%.1f", Double(tenths % 600) / 10)
         return minutes > 0 ? "\(minutes)m\(rest)s" : "\(rest)s"
     }
 }

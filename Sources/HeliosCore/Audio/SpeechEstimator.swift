@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What one decode pass learned: seconds of speech and the figures behind the quality warnings.
 public struct SpeechAnalysis: Sendable, Equatable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Progress of a command's runs on stderr. On a terminal one live line is redrawn in place (an
 /// upload bar, or how many runs are waiting); elsewhere a plain line at most every 5 seconds;
@@ -11,7 +12,7 @@ final class BatchProgress: @unchecked Sendable {
     private let live: Bool
     private let quiet: Bool
     private let total: Int
-    private let lock = NSLock()
+    private let lock = Lock()
     private var uploads: [Int: Upload] = [:]
     private var waiting: [Int: String] = [:]
     private var finished = 0
@@ -19,7 +20,7 @@ final class BatchProgress: @unchecked Sendable {
     private var lastPlain = Date.distantPast
     private var lastPlainText = ""
     private var started = Date()
-    private var ticker: Thread?
+    private var ticker: Worker?
     private var stopped = false
 
     init(output: Output, isTerminal: Bool, quiet: Bool, total: Int) {
@@ -31,14 +32,14 @@ final class BatchProgress: @unchecked Sendable {
 
     func start() {
         guard !quiet else { return }
-        let thread = Thread { [weak self] in
+        let thread = Worker { [weak self] in
             while let self, !self.isStopped {
                 self.tick()
-                Thread.sleep(forTimeInterval: self.live ? 0.2 : 1)
+                Worker.sleep(self.live ? 0.2 : 1)
             }
         }
+        thread.detach()
         ticker = thread
-        thread.start()
     }
 
     func stop() {
@@ -85,7 +86,7 @@ final class BatchProgress: @unchecked Sendable {
                     drawn = true
                 }
             } else if !text.isEmpty, Date().timeIntervalSince(lastPlain) >= 5 || lastPlainText.isEmpty {
-                let comparable = text.replacing(/\d+s\b/, with: "")
+                let comparable = Self.withoutSeconds(text)
                 guard comparable != lastPlainText || Date().timeIntervalSince(lastPlain) >= 30 else { return }
                 output.err(text + "\n")
                 lastPlain = Date()
@@ -114,6 +115,39 @@ final class BatchProgress: @unchecked Sendable {
         }
         if total > 1, !parts.isEmpty { parts.append("\(finished)/\(total) done") }
         return parts.joined(separator: "; ")
+    }
+
+    /// `text` without its second counts (`12s`), so a line that differs only in the time is not
+    /// printed again. What `text.replacing(/\d+s\b/, with: "")` did, without compiling a regex
+    /// (the regex parser's code alone costs a waiting command a few hundred KB of memory).
+    static func withoutSeconds(_ text: String) -> String {
+        let isDigit: (Character) -> Bool = { c in
+            c.unicodeScalars.count == 1 && c.unicodeScalars.first!.properties.numericType == .decimal
+        }
+        let isWord: (Character) -> Bool = { $0.isLetter || $0.isNumber || $0 == "_" }
+        // Unicode word boundaries (UAX #29, the regex's `\b`) do not split `s.w` or `s:w`.
+        let joinsLetters: Set<Character> = [".", ":", "'", "\u{B7}", "\u{387}", "\u{55F}", "\u{5F4}", "\u{2018}", "\u{2019}",
+                                            "\u{2024}", "\u{2027}", "\u{FE13}", "\u{FE52}", "\u{FE55}", "\u{FF07}", "\u{FF0E}", "\u{FF1A}"]
+        let chars = Array(text)
+        let boundaryAfter: (Int) -> Bool = { i in
+            guard i + 1 < chars.count else { return true }
+            if isWord(chars[i + 1]) { return false }
+            return !(joinsLetters.contains(chars[i + 1]) && i + 2 < chars.count && chars[i + 2].isLetter)
+        }
+        var out = ""
+        var i = 0
+        while i < chars.count {
+            guard isDigit(chars[i]) else { out.append(chars[i]); i += 1; continue }
+            var end = i
+            while end < chars.count, isDigit(chars[end]) { end += 1 }
+            if end < chars.count, chars[end] == "s", boundaryAfter(end) {
+                i = end + 1  // a second count: dropped
+            } else {
+                out.append(contentsOf: chars[i..<end])
+                i = end
+            }
+        }
+        return out
     }
 
     static func size(_ bytes: Int64) -> String {

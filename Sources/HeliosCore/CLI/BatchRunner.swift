@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One unit of work: a recording to send (fresh, or replacing a run that never got its upload),
 /// a run to wait for, or a run the journal already saw finish.
@@ -40,7 +41,7 @@ final class BatchRunner: @unchecked Sendable {
     let concurrency: Int
     let progress: BatchProgress
     private let deadline: Date?
-    private let lock = NSLock()
+    private let lock = Lock()
     private var next = 0
     private var stopReason: CLIFailure?
     /// The journal's current entry of every run this command touches, read once: re-reading
@@ -66,10 +67,8 @@ final class BatchRunner: @unchecked Sendable {
             for entry in known where polled.contains(entry.runId) { entries[entry.runId] = entry }
         }
         progress.start()
-        let group = DispatchGroup()
-        for _ in 0..<min(concurrency, jobs.count) {
-            group.enter()
-            let thread = Thread { [self] in
+        let workers = (0..<min(concurrency, jobs.count)).map { _ in
+            Worker(stackSize: 1 << 20) { [self] in
                 while let index = take(jobs.count) {
                     let outcome = process(index, jobs[index])
                     // Failures print as they happen, like results; the summary comes at the end.
@@ -78,12 +77,9 @@ final class BatchRunner: @unchecked Sendable {
                     }
                     results.set(index, outcome)
                 }
-                group.leave()
             }
-            thread.stackSize = 1 << 20
-            thread.start()
         }
-        group.wait()
+        for worker in workers { worker.join() }
         progress.stop()
         return results.all
     }
@@ -304,7 +300,7 @@ final class BatchRunner: @unchecked Sendable {
 
 /// Outcomes by job index, written by the workers.
 private final class Results: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var items: [JobOutcome]
     init(count: Int) { items = Array(repeating: .notStarted, count: count) }
     func set(_ i: Int, _ o: JobOutcome) { lock.withLock { items[i] = o } }

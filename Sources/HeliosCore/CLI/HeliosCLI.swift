@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 public enum HeliosVersion {
     public static let string = "0.1.0"

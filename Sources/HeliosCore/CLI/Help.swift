@@ -11,7 +11,7 @@ public enum Help {
         ]
         let width = CommandTable.commands.map(\.name.count).max() ?? 0
         for c in CommandTable.commands {
-            lines.append("  \(c.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(c.abstract)")
+            lines.append("  \(Text.padded(c.name, to: width))  \(c.abstract)")
         }
         lines += ["", "Global options (before or after the command):"]
         lines += optionLines(CommandTable.globalOptions + [ArgumentParser.versionOption])
@@ -44,7 +44,7 @@ public enum Help {
     public static func exitCodes() -> String {
         var lines = ["Exit codes:"]
         for code in ExitCode.allCases {
-            lines.append("  \(String(code.rawValue).padding(toLength: 4, withPad: " ", startingAt: 0)) \(code.meaning)")
+            lines.append("  \(Text.padded(String(code.rawValue), to: 4)) \(code.meaning)")
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -86,7 +86,7 @@ public enum Help {
     static func optionLines(_ options: [OptionSpec]) -> [String] {
         let width = min(34, options.map(\.synopsis.count).max() ?? 0)
         return options.map { o in
-            var line = "  " + o.synopsis.padding(toLength: max(width, o.synopsis.count), withPad: " ", startingAt: 0) + "  " + o.help
+            var line = "  " + Text.padded(o.synopsis, to: max(width, o.synopsis.count)) + "  " + o.help
             if let d = o.defaultValue { line += " (default: \(d))" }
             if o.kind == .repeatable, !o.help.contains("repeatable") { line += " (repeatable)" }
             return line

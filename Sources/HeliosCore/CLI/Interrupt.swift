@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// Ctrl-C: the handler only sets a flag; transfers (curl's progress callback), retry waits and poll
@@ -25,7 +26,7 @@ public enum Interrupt {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if requested { return false }
-            Thread.sleep(forTimeInterval: min(0.05, max(0, deadline.timeIntervalSinceNow)))
+            Worker.sleep(min(0.05, max(0, deadline.timeIntervalSinceNow)))
         }
         return !requested
     }

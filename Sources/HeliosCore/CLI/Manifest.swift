@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One recording of a `--manifest`, with its user fields checked by the same `ValueRules` as the
 /// command line and the command line's run options already filled in where the row left a gap.

@@ -1,9 +1,10 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Where a command writes: results to `out` (stdout), everything else to `err` (stderr). Injected,
 /// never global, so tests can capture both apart.
 public final class Output: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private let writeOut: @Sendable (String) -> Void
     private let writeErr: @Sendable (String) -> Void
 

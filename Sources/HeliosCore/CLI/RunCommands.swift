@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A recording that passed (or was allowed past) the local check, ready to send.
 struct PreparedRecording: Sendable {
@@ -166,7 +167,7 @@ struct RunCommands {
                 rejected.append(ValidationReport(file: file, audio: nil, problems: [ValidationFinding(code: "NOT_READABLE", message: "cannot read the file")], warnings: []))
                 continue
             }
-            if let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int64 { audio.bytes = size }
+            if let st = PosixFile.status(atPath: file) { audio.bytes = Int64(st.st_size) }
             let type = contentType ?? audio.format?.mimeType ?? "application/octet-stream"
             prepared.append(PreparedRecording(path: file, report: report, audio: audio, contentType: type))
         }
@@ -269,7 +270,7 @@ struct RunCommands {
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            cells.enumerated().map { i, c in i == cells.count - 1 ? c : Text.padded(c, to: widths[i]) }
                 .joined(separator: "  ") + "\n"
         }
         output.out(line(header))
@@ -337,7 +338,7 @@ struct RunCommands {
 
     static func shellQuoted(_ word: String) -> String {
         let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@+%".contains($0) }
-        return plain && !word.isEmpty ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return plain && !word.isEmpty ? word : "'" + word.replacing("'", with: "'\\''") + "'"
     }
 
     static func absolute(_ path: String) -> String {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One run as printed on stdout: CLI.md's versioned result object (`--json`), or a text block.
 public struct RunResult: Encodable, Sendable {
@@ -75,7 +76,7 @@ public struct RunResult: Encodable, Sendable {
     func text(palette: Palette) -> String {
         var lines: [String] = []
         lines.append(palette.bold(file ?? runId ?? "run"))
-        func row(_ label: String, _ value: String) { lines.append("  " + label.padding(toLength: 11, withPad: " ", startingAt: 0) + value) }
+        func row(_ label: String, _ value: String) { lines.append("  " + Text.padded(label, to: 11) + value) }
         if let runId { row("run", runId) }
         if let userLabel { row("user label", userLabel) }
         let statusText: String
@@ -90,7 +91,7 @@ public struct RunResult: Encodable, Sendable {
             for key in Scores.order {
                 guard let value = scores.values[key] else { continue }
                 let band = Scores.band(value, bucketed: Scores.bucketed.contains(key))
-                let entry = key.padding(toLength: 23, withPad: " ", startingAt: 0) + Formatting.fixed(value, 2) + "  " + band
+                let entry = Text.padded(key, to: 23) + Formatting.fixed(value, 2) + "  " + band
                 row(first ? "scores" : "", entry)
                 first = false
             }

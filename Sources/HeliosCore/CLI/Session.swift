@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What every networked command needs, resolved once from options and environment: the base URL,
 /// the key (only when asked for), the journal, the palette and the notes channel.
@@ -59,8 +60,7 @@ struct Session: Sendable {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw CLIFailure(.authFailed, "cannot read the API key file '\(file)'")
             }
-            if let attrs = try? FileManager.default.attributesOfItem(atPath: file),
-               let mode = attrs[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            if let st = PosixFile.status(atPath: file), case let mode = Int(st.st_mode & 0o7777), mode & 0o077 != 0 {
                 warn("'\(file)' is readable by other users (mode \(String(mode & 0o777, radix: 8))); chmod 600 it")
             }
             key = text.split(whereSeparator: \.isNewline).first.map(String.init)

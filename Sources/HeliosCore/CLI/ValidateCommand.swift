@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `helios validate FILE...`: the local check of each recording, one verdict per file on stdout.
 struct ValidateCommand {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The rules every option value must pass before anything is sent. Each returns the value in the
 /// form the API wants, or a lower-case rule text for `UsageError.invalidValue`.

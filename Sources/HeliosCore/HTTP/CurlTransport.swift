@@ -1,5 +1,7 @@
 import CCurl
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// libcurl's process-wide setup must run once before any handle exists; Swift initialises a global
 /// lazily exactly once under a lock (swift_once), which makes this thread-safe.

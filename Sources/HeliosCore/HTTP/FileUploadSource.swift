@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A request body read from disk in blocks straight into curl's buffer, rewindable for a resend.
 /// Not Sendable: it belongs to one exchange on one thread.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The transport seam: the API client speaks in these values; only `CurlTransport` touches libcurl,
 /// and unit tests inject a fake `HTTPTransport`.

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// Told to the caller before each wait, e.g. to print "retrying in 2.1s after 503".
 public struct RetryNotice: Sendable, Equatable {

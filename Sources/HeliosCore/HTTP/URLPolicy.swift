@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Which URLs `helios` will send to: https anywhere, plain http only to this machine, because a
 /// key or a recording sent over http to another host can be read by anyone on the path.

@@ -1,6 +1,22 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Number formatting without Foundation's `String(format:)`, which initialises CoreFoundation
 /// (several MB of memory) in every command that prints a figure.
 enum Formatting {
+    /// libc's printf for one value: the same digits `String(format:)` gave (it formats a `%f` with
+    /// the C library too), e.g. `printf("%.2f", 0.125)` → `0.12`.
+    static func printf(_ format: String, _ value: Double) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let needed = Int(withVaList([value]) { vsnprintf(&buffer, buffer.count, format, $0) })
+        if needed >= buffer.count {
+            buffer = [CChar](repeating: 0, count: needed + 1)
+            _ = withVaList([value]) { vsnprintf(&buffer, buffer.count, format, $0) }
+        }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// `value` with exactly `digits` decimals, rounded half away from zero: `fixed(2.345, 1)` → `2.3`.
     static func fixed(_ value: Double, _ digits: Int) -> String {
         guard value.isFinite else { return "\(value)" }

@@ -24,6 +24,13 @@ public final class PosixFile {
 
     deinit { if owned { close(fd) } }
 
+    /// `stat(2)` of `path` (following links); nil when it fails. FoundationEssentials'
+    /// `attributesOfItem` boxes sizes and modes as `UInt`, which an `as? Int` cast would miss.
+    public static func status(atPath path: String) -> stat? {
+        var st = stat()
+        return stat(path, &st) == 0 ? st : nil
+    }
+
     public var size: UInt64? {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// SHA-256 (FIPS 180-4), streamed: a recording's digest identifies it in the journal and lets a
 /// resumed batch recognise it. Written here because neither libcurl nor libsndfile offers one and

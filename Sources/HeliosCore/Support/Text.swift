@@ -13,6 +13,20 @@ enum Text {
         return String(s[first...last])
     }
 
+    /// `s` cut or padded with spaces to `length` characters, as NSString's
+    /// `padding(toLength:withPad:" ",startingAt:0)` did for the ASCII of our tables.
+    static func padded(_ s: String, to length: Int) -> String {
+        let count = s.count
+        return count >= length ? String(s.prefix(length)) : s + String(repeating: " ", count: length - count)
+    }
+
+    /// The home directory: `$HOME`, else the password database's entry for this user.
+    static func homeDirectory() -> String {
+        if let home = getenv("HOME"), home.pointee != 0 { return String(cString: home) }
+        if let entry = getpwuid(getuid()), let dir = entry.pointee.pw_dir { return String(cString: dir) }
+        return "/"
+    }
+
     /// `a/b/c.wav` → `c.wav`.
     static func lastPathComponent(_ path: String) -> String {
         let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path

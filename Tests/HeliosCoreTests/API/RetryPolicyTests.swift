@@ -70,13 +70,18 @@ private func status(_ code: Int, _ headers: [String: String] = [:]) -> AttemptOu
         ("Saturday, 25-Jul-26 17:21:00 GMT", 60.0),
         ("Sat Jul 25 17:20:10 2026", 10.0),
         ("Sat, 25 Jul 2026 17:00:00 GMT", 0.0),  // a date in the past: no wait
+        ("sat, 25 jul 2026 17:20:30 gmt", 30.0),  // names in any case
+        ("Sat,  25 Jul 2026\t17:20:30 GMT", 30.0),  // runs of blanks
+        ("Sun, 26 Jul 2026 17:20:00 GMT", 86400.0),
+        ("Sat Aug  1 17:20:00 2026", 7 * 86400.0),  // asctime pads a one-digit day
     ])
     func retryAfterParses(value: String, seconds: Double) throws {
         let parsed = try #require(RetryPolicy.retryAfterSeconds(value, now: Self.now))
         #expect(abs(parsed - seconds) < 1e-6)
     }
 
-    @Test(arguments: ["", "soon", "-5", "1.5", "２"])
+    @Test(arguments: ["", "soon", "-5", "1.5", "２", "Sat, 31 Jun 2026 17:20:30 GMT", "Sat, 25 Jul 2026 24:00:00 GMT",
+                      "Sat, 25 Jul 2026 17:20:30 CET", "Sat, 25 Jly 2026 17:20:30 GMT", "Sat, 25 Jul 2026 17:20 GMT"])
     func retryAfterRejects(value: String) {
         #expect(RetryPolicy.retryAfterSeconds(value, now: Self.now) == nil)
     }
