@@ -38,7 +38,7 @@ struct ValidateCLITests {
         let long = try TestRecordings.write(.wav, seconds: 181, sampleRate: 8000, to: dir, name: "long.wav")
         let aiff = try TestRecordings.write(.aiff, seconds: 12, to: dir, name: "take.aiff")
         let empty = dir + "/empty.wav"
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let text = dir + "/notes.wav"
         try "not audio at all\n".write(toFile: text, atomically: true, encoding: .utf8)
         let missing = dir + "/missing.wav"
