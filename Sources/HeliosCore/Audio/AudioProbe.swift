@@ -100,10 +100,7 @@ public enum AudioProbe {
         guard var estimator = SpeechEstimator(sampleRate: sound.sampleRate, channels: sound.channels) else {
             return .unknown("speech not estimated at a sample rate of \(sound.sampleRate) Hz")
         }
-        sound.forEachBlock(frames: 8192) { block in
-            estimator.consume(block)
-            return true
-        }
+        sound.forEachBlockOverlapped(frames: 8192) { block in estimator.consume(block) }
         // libsndfile stops early on a VBR MP3 without a Xing header, and on damage.
         return covered(estimator.finish(), duration: duration, by: "libsndfile")
     }
