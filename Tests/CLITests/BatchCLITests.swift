@@ -147,6 +147,15 @@ struct BatchCLITests {
         #expect(try h.emulator.runs().count == 2, "a plain submit must really reach the API")
     }
 
+    /// --timeout is per run: the second of two sequential runs gets its own full wait.
+    @Test func timeoutIsEachRunsOwn() throws {
+        let h = try RunHarness(processingTime: "2s")
+        let files = try (0..<2).map { try h.recording(.wav, seconds: 12 + Double($0), name: "t\($0).wav") }
+        let r = try h.helios(["submit"] + files + ["--concurrency", "1", "--timeout", "4s", "--poll-interval", "1s", "--json"] + RunHarness.userArgs)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try r.jsonLines().count == 2)
+    }
+
     @Test func pollPendingResumesEveryUnfinishedRun() throws {
         let h = try RunHarness(processingTime: "2s")
         let files = try (0..<3).map { try h.recording(.wav, seconds: 12 + Double($0), name: "r\($0).wav") }

@@ -40,7 +40,6 @@ final class BatchRunner: @unchecked Sendable {
     let noWait: Bool
     let concurrency: Int
     let progress: BatchProgress
-    private let deadline: Date?
     private let lock = Lock()
     private var next = 0
     private var stopReason: CLIFailure?
@@ -57,7 +56,6 @@ final class BatchRunner: @unchecked Sendable {
         self.concurrency = max(1, concurrency)
         progress = BatchProgress(output: session.output, isTerminal: session.context.stderrIsTerminal,
                                  quiet: session.global.quiet, total: jobs)
-        deadline = wait.timeout > 0 ? Date().addingTimeInterval(wait.timeout) : nil
     }
 
     func run(_ jobs: [Job]) -> [JobOutcome] {
@@ -215,11 +213,14 @@ final class BatchRunner: @unchecked Sendable {
         throw OutcomeError(outcome: .failed(CLIFailure(.apiRefused, "the fresh run's upload URL for \(recording.path) was refused too", runId: abandoned)))
     }
 
-    /// Polls one run every interval until it finishes, the deadline passes or Ctrl-C.
+    /// Polls one run every interval until it finishes, its --timeout passes or Ctrl-C. The timeout
+    /// is each run's own, counted from when its wait begins: a batch of 200 recordings at
+    /// concurrency 1 takes far longer than any one run may.
     private func waitFor(_ runId: String, job: Job, index: Int, sleepFirst: Bool) -> JobOutcome {
         var sleep = sleepFirst
         var lastStatus = ""
         defer { progress.ended(index) }
+        let deadline = wait.timeout > 0 ? Date().addingTimeInterval(wait.timeout) : nil
         while true {
             if sleep {
                 if let deadline, Date().addingTimeInterval(wait.pollInterval) > deadline.addingTimeInterval(0.001) {

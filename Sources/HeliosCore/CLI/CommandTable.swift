@@ -45,7 +45,7 @@ public enum CommandTable {
     static let pollInterval = OptionSpec("poll-interval", kind: .value, meta: "DUR",
                                          help: "time between status checks, at least 1s", default: "3s", group: .wait)
     static let timeout = OptionSpec("timeout", kind: .value, meta: "DUR",
-                                    help: "give up waiting after DUR (exit 7); 0 waits forever", default: "15m", group: .wait)
+                                    help: "give up waiting for a run after DUR (exit 7); 0 waits forever", default: "15m", group: .wait)
     static let pending = OptionSpec("pending", help: "every unfinished run in the local journal")
 
     public static let submit = CommandSpec(
