@@ -23,11 +23,6 @@ public enum Interrupt {
 
     /// Sleeps up to `seconds` in short slices; false if interrupted first.
     public static func sleep(_ seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if requested { return false }
-            Worker.sleep(min(0.05, max(0, deadline.timeIntervalSinceNow)))
-        }
-        return !requested
+        RetryingTransport.abortableSleep(seconds, { requested })
     }
 }

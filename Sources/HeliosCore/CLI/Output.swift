@@ -72,7 +72,6 @@ public struct Palette: Sendable {
     public func red(_ s: String) -> String { wrap(s, "31") }
     public func yellow(_ s: String) -> String { wrap(s, "33") }
     public func bold(_ s: String) -> String { wrap(s, "1") }
-    public func dim(_ s: String) -> String { wrap(s, "2") }
 
     private func wrap(_ s: String, _ code: String) -> String { enabled ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
 }
