@@ -43,7 +43,13 @@ enum BodyReader {
         return Drained(bytes: total, sha256: SHA256.hex(sha.finalize()))
     }
 
-    /// Streams the body to a file chunk by chunk: a 400 MB upload never sits in memory.
+    /// The client hung up mid-body after sending `bytes`.
+    struct Incomplete: Error {
+        var bytes: Int64
+    }
+
+    /// Streams the body to a file chunk by chunk: a 400 MB upload never sits in memory. A body
+    /// that breaks off throws `Incomplete` with the bytes that did arrive.
     static func store(_ body: HTTPBodySequence, to path: String) async throws -> Drained {
         guard FileManager.default.createFile(atPath: path, contents: nil),
               let handle = FileHandle(forWritingAtPath: path) else {
@@ -52,7 +58,11 @@ enum BodyReader {
         defer { try? handle.close() }
         var sha = SHA256()
         var total: Int64 = 0
-        for try await chunk in body {
+        var chunks = body.makeAsyncIterator()
+        while true {
+            let next: Data?
+            do { next = try await chunks.next() } catch { throw Incomplete(bytes: total) }
+            guard let chunk = next else { break }
             try handle.write(contentsOf: chunk)
             sha.update(chunk)
             total += Int64(chunk.count)

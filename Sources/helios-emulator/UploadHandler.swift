@@ -40,6 +40,7 @@ extension Emulator {
         do {
             stored = try await BodyReader.store(request.bodySequence, to: path)
         } catch {
+            record.bodyBytes = (error as? BodyReader.Incomplete)?.bytes ?? 0
             await store.abortUpload(runID)
             try? FileManager.default.removeItem(atPath: path)
             return Responses.storageError(400, "IncompleteBody", "The request body terminated unexpectedly.")

@@ -271,21 +271,80 @@ struct SubmitCLITests {
         #expect(status.status == 0 && status.stdout.contains("COMPLETE_OK"))
     }
 
-    @Test func uploadToAPresignedURLCreatesNothing() throws {
-        let h = try RunHarness()
-        let path = try h.recording()
+    /// A run made by someone else (curl here), for `upload --url`: its id and upload URL.
+    private func runCreatedElsewhere(_ h: RunHarness) throws -> (id: String, url: String) {
         let create = try CommandRunner.run("/usr/bin/curl", [
             "-sS", "-H", "x-api-key: \(RunHarness.key)", "-H", "Content-Type: application/json",
             "-d", #"{"user":{"userLabel":"x","dateOfBirth":"1990-01-01","birthSex":"MALE"},"language":"en-GB"}"#,
             h.emulator.baseURL + "/v1/models/mental-wellness",
         ])
         let created = try #require(try JSONSerialization.jsonObject(with: Data(create.stdout.utf8)) as? [String: Any])
-        let url = try #require(created["recordingUploadUrl"] as? String)
-        let r = try h.helios(["upload", path, "--url", url], env: ["THYMIA_API_KEY": ""])
+        return (try #require(created["id"] as? String), try #require(created["recordingUploadUrl"] as? String))
+    }
+
+    @Test func uploadToAPresignedURLCreatesNothing() throws {
+        let h = try RunHarness()
+        let path = try h.recording()
+        let (_, url) = try runCreatedElsewhere(h)
+        let r = try h.helios(["upload", path, "--url", url, "--json"], env: ["THYMIA_API_KEY": ""])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(!r.stderr.contains("signature="))
         #expect(try h.uploads().first?.bodySha256 == (try sha256(path)))
         #expect(try h.emulator.runs().count == 1)
+        // The speech pass ran beside the upload, and its figure is in the result.
+        let audio = try #require(try r.jsonLines().first?["audio"] as? [String: Any])
+        #expect((audio["speechSeconds"] as? Double ?? 0) > 6.5)
+    }
+
+    /// The speech pass runs while the file uploads; a recording it rejects is cut off before its
+    /// last bytes, so the run is left without a recording and its URL still takes a good one.
+    @Test func uploadToURLWithholdsWhatTheSpeechCheckRejects() throws {
+        let h = try RunHarness()
+        // 30 s of 48 kHz stereo noise: 5.8 MB, many reads of curl's buffer, and no speech.
+        let noise = try TestRecordings.write(.wav, seconds: 30, sampleRate: 48_000, channels: 2, signal: .noise, to: h.dir, name: "noise.wav")
+        let (id, url) = try runCreatedElsewhere(h)
+        let r = try h.helios(["upload", noise, "--url", url], env: ["THYMIA_API_KEY": ""])
+        #expect(r.status == 3, "\(r.stderr)")
+        #expect(r.stderr.contains("NO_SPEECH"))
+        #expect(r.stderr.contains("stopped short of its last bytes"))
+        // The storage side sees the body end short of its Content-Length and keeps nothing.
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: noise)[.size] as? Int)
+        var cut: EmulatorLogEntry?
+        for _ in 0..<100 where cut == nil {
+            cut = try h.uploads().first
+            if cut == nil { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        let entry = try #require(cut)
+        #expect(entry.status == 400 && entry.bodyBytes > 0 && entry.bodyBytes < size, "\(entry)")
+        let run = try #require(try h.emulator.runs().first { $0.id == id })
+        #expect(run.uploadSha256 == nil && run.status == "CREATED")
+
+        let good = try h.recording()
+        let retry = try h.helios(["upload", good, "--url", url], env: ["THYMIA_API_KEY": ""])
+        #expect(retry.status == 0, "\(retry.stderr)")
+        #expect(try h.emulator.runs().first { $0.id == id }?.uploadSha256 == (try sha256(good)))
+    }
+
+    @Test func uploadToURLWithSkipValidationSendsWhatTheSpeechCheckRejects() throws {
+        let h = try RunHarness()
+        let noise = try TestRecordings.write(.wav, seconds: 30, sampleRate: 48_000, channels: 2, signal: .noise, to: h.dir, name: "noise.wav")
+        let (id, url) = try runCreatedElsewhere(h)
+        let r = try h.helios(["upload", noise, "--url", url, "--skip-validation"], env: ["THYMIA_API_KEY": "", "NO_COLOR": "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("warning: \(noise): sent despite the local check (--skip-validation): NO_SPEECH"))
+        #expect(try h.emulator.runs().first { $0.id == id }?.uploadSha256 == (try sha256(noise)))
+    }
+
+    /// A recording the quick header pass rejects is never sent at all.
+    @Test func uploadToURLSendsNothingWhenTheHeaderCheckFails() throws {
+        let h = try RunHarness()
+        let short = try h.recording(seconds: 4)
+        let (id, url) = try runCreatedElsewhere(h)
+        let r = try h.helios(["upload", short, "--url", url], env: ["THYMIA_API_KEY": ""])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("TOO_SHORT") && r.stderr.contains("nothing was sent"))
+        #expect(try h.uploads().isEmpty)
+        #expect(try h.emulator.runs().first { $0.id == id }?.status == "CREATED")
     }
 
     @Test func severalFilesGiveOneJSONLineEach() throws {

@@ -14,6 +14,7 @@ public enum APIError: Error, Sendable, Equatable {
     case malformed(String)
     case uploadExpired(status: Int)
     case aborted
+    case withheld
     case fileUnreadable(String)
 
     public var message: String {
@@ -38,6 +39,8 @@ public enum APIError: Error, Sendable, Equatable {
             return "the upload URL was refused (HTTP \(status)): it has expired"
         case .aborted:
             return "interrupted"
+        case .withheld:
+            return "the upload was stopped before its last bytes, so the recording was not stored"
         case .fileUnreadable(let detail):
             return "cannot read the recording: \(detail)"
         }
@@ -49,7 +52,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .refused, .notFound, .uploadExpired: return .apiRefused
         case .server, .network, .timedOut, .malformed: return .networkFailed
         case .aborted: return .interrupted
-        case .fileUnreadable: return .recordingRejected
+        case .withheld, .fileUnreadable: return .recordingRejected
         }
     }
 }
@@ -102,10 +105,10 @@ public struct APIClient: Sendable {
     }
 
     /// PUTs the file to the pre-signed URL: sized, streamed from disk, without the API key.
-    public func upload(path: String, size: Int64, to url: String, contentType: String,
+    public func upload(path: String, size: Int64, to url: String, contentType: String, hold: UploadHold? = nil,
                        progress: (@Sendable (UploadProgress) -> Void)?) throws(APIError) {
         let request = HTTPRequest(method: "PUT", url: url, headers: [("Content-Type", contentType)],
-                                  body: .file(path: path, size: size))
+                                  body: .file(path: path, size: size, hold: hold))
         let response: HTTPResponse
         do {
             response = try transport.send(request, kind: .idempotent, options: uploadOptions,
@@ -148,6 +151,7 @@ public struct APIClient: Sendable {
     static func map(_ error: TransportError) -> APIError {
         switch error {
         case .aborted: return .aborted
+        case .withheld: return .withheld
         case .timedOut(let m): return .timedOut(Redaction.text(m))
         case .fileUnreadable(let path, let reason): return .fileUnreadable("\(path): \(reason)")
         default: return .network(Redaction.text("\(error)"))

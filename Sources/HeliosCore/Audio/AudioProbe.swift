@@ -22,26 +22,41 @@ public enum AudioProbe {
         return Int64(st.st_size)
     }
 
-    /// Everything the local check measures. On a format problem the error carries the reason;
-    /// `partial` (when non-nil on return through `probe(path:partial:)`) keeps what was learned.
-    public static func probe(path: String) throws(AudioProblem) -> AudioInfo {
-        var partial: AudioInfo?
-        return try measure(path: path, partial: &partial).info
-    }
-
     /// The speech pass's result: the figures, or why there are none (a note for the user).
     enum Speech: Equatable {
         case measured(SpeechAnalysis)
         case unknown(String)
     }
 
-    struct Measurement {
+    /// What the header pass learned, and the speech pass still to run: the header pass is
+    /// quick (headers, frame scans), the speech pass decodes every sample. Split so a caller can
+    /// act on the header (start an upload) while the speech pass runs on another thread.
+    struct Staged: Sendable {
+        var path: String
         var info: AudioInfo
-        var speech: Speech
+        var duration: Double
+
+        /// Decodes the recording once and estimates its speech.
+        func speech() -> Speech {
+            switch info.format {
+            case .mp4?: return .unknown("speech not estimated for AAC in MP4")
+            case .webm?:
+                guard let file = FileBytes(path: path) else { return .unknown("speech not estimated: \(String(cString: strerror(errno)))") }
+                return AudioProbe.webmSpeech(file, duration: duration)
+            default: return AudioProbe.sndfileSpeech(path: path, duration: duration)
+            }
+        }
+
+        /// The header's figures with the speech pass's.
+        func info(with speech: Speech) -> AudioInfo {
+            var info = info
+            if case .measured(let analysis) = speech { info.speechSeconds = (analysis.speechSeconds * 10).rounded() / 10 }
+            return info
+        }
     }
 
-    /// `probe` plus the speech pass (one streamed decode) where the audio can be decoded.
-    static func measure(path: String, partial: inout AudioInfo?) throws(AudioProblem) -> Measurement {
+    /// The header pass: file checks, format, duration, sample rate, channels.
+    static func stage(path: String, partial: inout AudioInfo?) throws(AudioProblem) -> Staged {
         let bytes = try checkFile(path)
         guard let file = FileBytes(path: path) else { throw .notReadable(String(cString: strerror(errno))) }
         let sniffed = try FormatSniffer.sniff(file)
@@ -59,14 +74,7 @@ public enum AudioProbe {
             info.sampleRate = timing.sampleRate
             info.channels = timing.channels
             partial = info
-            let speech: Speech
-            switch sniffed.format {
-            case .mp4: speech = .unknown("speech not estimated for AAC in MP4")
-            case .webm: speech = webmSpeech(file, duration: timing.duration)
-            case .mp3, .wav, .flac, .ogg, .opus: speech = sndfileSpeech(path: path, duration: timing.duration)
-            }
-            if case .measured(let analysis) = speech { info.speechSeconds = (analysis.speechSeconds * 10).rounded() / 10 }
-            return Measurement(info: info, speech: speech)
+            return Staged(path: path, info: info, duration: timing.duration)
         } catch let problem as AudioProblem {
             throw problem
         } catch {

@@ -29,26 +29,48 @@ public enum RecordingValidator {
     /// SPEECH_NEAR_MINIMUM, SPEECH_UNKNOWN, CLIPPING, LOW_LEVEL, LEADING_SILENCE,
     /// TRAILING_SILENCE, SILENT_CHANNEL.
     public static func validate(path: String, displayName: String? = nil) -> ValidationReport {
+        stage(path: path, displayName: displayName).finish()
+    }
+
+    /// The check in two passes: `header` holds what the quick header pass found (the length
+    /// limits, the format, the sample rate), `finish()` adds the speech pass, which decodes every
+    /// sample. `upload --url` starts sending once the header passes and runs `finish()` meanwhile.
+    public struct Staged: Sendable {
+        /// The report as far as the header pass goes: final when it has problems.
+        public let header: ValidationReport
+        let probe: AudioProbe.Staged?
+
+        /// The whole report: the header's findings, the speech verdict and the quality warnings.
+        public func finish() -> ValidationReport {
+            guard let probe else { return header }
+            let speech = probe.speech()
+            var problems = header.problems
+            var warnings = header.warnings
+            switch speech {
+            case .measured(let analysis):
+                let verdict = speechVerdict(analysis, durationProblem: !problems.isEmpty)
+                problems += verdict.problems
+                warnings += verdict.warnings + qualityWarnings(analysis)
+            case .unknown(let note):
+                warnings.append(ValidationFinding(code: "SPEECH_UNKNOWN", message: note))
+            }
+            return ValidationReport(file: header.file, audio: probe.info(with: speech), problems: problems, warnings: warnings)
+        }
+    }
+
+    public static func stage(path: String, displayName: String? = nil) -> Staged {
         let name = displayName ?? path
         var partial: AudioInfo?
-        let measured: AudioProbe.Measurement
+        let probe: AudioProbe.Staged
         do {
-            measured = try AudioProbe.measure(path: path, partial: &partial)
+            probe = try AudioProbe.stage(path: path, partial: &partial)
         } catch {
-            return ValidationReport(file: name, audio: partial, problems: [error.finding], warnings: partial.map { extensionWarnings(path, $0) } ?? [])
+            let header = ValidationReport(file: name, audio: partial, problems: [error.finding], warnings: partial.map { extensionWarnings(path, $0) } ?? [])
+            return Staged(header: header, probe: nil)
         }
-        let info = measured.info
-        var problems = problems(info)
-        var warnings = extensionWarnings(path, info) + warnings(info)
-        switch measured.speech {
-        case .measured(let analysis):
-            let verdict = speechVerdict(analysis, durationProblem: !problems.isEmpty)
-            problems += verdict.problems
-            warnings += verdict.warnings + qualityWarnings(analysis)
-        case .unknown(let note):
-            warnings.append(ValidationFinding(code: "SPEECH_UNKNOWN", message: note))
-        }
-        return ValidationReport(file: name, audio: info, problems: problems, warnings: warnings)
+        let info = probe.info
+        let header = ValidationReport(file: name, audio: info, problems: problems(info), warnings: extensionWarnings(path, info) + warnings(info))
+        return Staged(header: header, probe: probe)
     }
 
     static func problems(_ info: AudioInfo) -> [ValidationFinding] {

@@ -115,30 +115,86 @@ struct RunCommands {
                          deleteRecordingsOnly: o.deleteRecordings)
     }
 
+    /// The run was created elsewhere, so the local check cannot save it; what it can still do is
+    /// keep a rejected recording from being stored. The quick header pass must pass before a byte
+    /// is sent; the speech pass then runs beside the upload, and the upload's last bytes wait for
+    /// its verdict (`UploadHold`): a rejected recording is cut off short of its length, which
+    /// storage discards, and a good one costs no more time than the upload itself.
     private func uploadToURL(_ url: String, _ run: RunOptions) throws -> ExitCode {
         do {
             _ = try URLPolicy.check(url)
         } catch {
             throw CLIFailure(.usage, "invalid value '\(Redaction.url(url))' for '--url': \(error.description)")
         }
+        let file = run.files[0]
+        let check = RecordingValidator.stage(path: file)
         // No run of ours to journal, so no digest: hashing would only slow the upload down.
-        let recording = try prepare(run.files, contentType: run.contentType, skipValidation: run.skipValidation, digest: false)[0]
+        guard check.header.ok else {
+            // Rejected already, or unreadable: the full report, then refuse, or go on under --skip-validation.
+            let recording = try prepared([check.finish()], contentType: run.contentType, skipValidation: run.skipValidation, digest: false)[0]
+            return try sendToURL(url, recording, speechPass: nil, skipValidation: true)
+        }
+        let recording = try prepared([check.header], contentType: run.contentType, skipValidation: false, digest: false)[0]
+        return try sendToURL(url, recording, speechPass: check, skipValidation: run.skipValidation)
+    }
+
+    /// Uploads while `speechPass` (when given) finishes the check on a second thread.
+    private func sendToURL(_ url: String, _ recording: PreparedRecording, speechPass check: RecordingValidator.Staged?,
+                           skipValidation: Bool) throws -> ExitCode {
         let client = session.client(baseURL: "https://unused.invalid", apiKey: "")
         let progress = BatchProgress(output: output, isTerminal: session.context.stderrIsTerminal, quiet: global.quiet, total: 1)
         progress.uploadStarted(0, name: Text.lastPathComponent(recording.path), bytes: recording.audio.bytes)
         progress.start()
         defer { progress.stop() }
+
+        let hold = check.map { _ in UploadHold() }
+        let full = ReportSlot()
+        let pass = check.map { check in
+            Worker {
+                let report = check.finish()
+                full.report = report
+                hold?.decide(send: report.ok || skipValidation)
+            }
+        }
+        var uploadError: APIError?
         do {
-            try client.upload(path: recording.path, size: recording.audio.bytes, to: url,
-                              contentType: recording.contentType, progress: { progress.uploadProgress(0, $0) })
+            try client.upload(path: recording.path, size: recording.audio.bytes, to: url, contentType: recording.contentType,
+                              hold: hold, progress: { progress.uploadProgress(0, $0) })
         } catch {
-            throw CLIFailure(error.exitCode, "uploading \(recording.path): \(error.message)")
+            uploadError = error
+        }
+        pass?.join()  // after this, `full.report` is the speech pass's (the join orders the memory)
+        if uploadError == .aborted {
+            throw CLIFailure(.interrupted, "interrupted: the upload of \(recording.path) was stopped before its end, so it was not stored")
+        }
+
+        var report = recording.report
+        if let complete = full.report {
+            let known = Set(report.warnings.map(\.code))
+            for w in complete.warnings where !known.contains(w.code) {
+                progress.err(session.warningLine("\(recording.path): \(w.code): \(w.message)"))
+            }
+            if !complete.ok {
+                let problems = complete.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
+                if !skipValidation {
+                    throw CLIFailure(.recordingRejected, "\(recording.path): \(problems)",
+                                     hints: [(uploadError == .withheld ? "the upload was stopped short of its last bytes, so the recording was not stored"
+                                              : "the recording was not stored") + "; 'helios validate FILE' shows the full check"])
+                }
+                progress.err(session.warningLine("\(recording.path): sent despite the local check (--skip-validation): \(problems)"))
+            }
+            report = complete
+        }
+        if let uploadError {
+            throw CLIFailure(uploadError.exitCode, "uploading \(recording.path): \(uploadError.message)")
         }
         progress.ended(0)
         progress.note("uploaded \(recording.path) (\(BatchProgress.size(recording.audio.bytes)))")
         if global.json {
+            var audio = recording.audio
+            audio.speechSeconds = report.audio?.speechSeconds
             progress.result(JSONLine.encode(RunResult(file: recording.path, runId: nil, status: "UPLOADED", userLabel: nil,
-                                                      audio: recording.audio, localWarnings: recording.report.warnings)))
+                                                      audio: audio, localWarnings: report.warnings)))
         }
         return .success
     }
@@ -146,10 +202,18 @@ struct RunCommands {
     /// Every file is checked before anything is sent; any rejection stops the command (exit 3)
     /// unless --skip-validation, which still reports it.
     func prepare(_ files: [String], contentType: String?, skipValidation: Bool, digest: Bool = true) throws -> [PreparedRecording] {
+        try prepared(files.map { RecordingValidator.validate(path: $0) }, contentType: contentType,
+                     skipValidation: skipValidation, digest: digest)
+    }
+
+    /// The recordings the reports let through, with their hashes and MIME types; the rejected
+    /// ones are printed and end the command (exit 3).
+    private func prepared(_ reports: [ValidationReport], contentType: String?, skipValidation: Bool,
+                          digest: Bool) throws -> [PreparedRecording] {
         var prepared: [PreparedRecording] = []
         var rejected: [ValidationReport] = []
-        for file in files {
-            let report = RecordingValidator.validate(path: file)
+        for report in reports {
+            let file = report.file
             for w in report.warnings { session.warn("\(file): \(w.code): \(w.message)") }
             if !report.ok {
                 let unreadable = report.problems.contains { ["NOT_FOUND", "NOT_A_FILE", "NOT_READABLE", "EMPTY"].contains($0.code) }
@@ -359,4 +423,9 @@ struct RunCommands {
 extension ExitCode: Comparable {
     /// The more specific failure wins when several runs end differently.
     public static func < (a: ExitCode, b: ExitCode) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// The speech pass's report, written on its thread before `join()` and read after it.
+private final class ReportSlot: @unchecked Sendable {
+    var report: ValidationReport?
 }

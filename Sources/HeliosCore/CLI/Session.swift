@@ -28,7 +28,12 @@ struct Session: Sendable {
     }
 
     func warn(_ text: String) {
-        output.err(stderrPalette.yellow("warning:") + " " + text + "\n")
+        output.err(warningLine(text))
+    }
+
+    /// A warning as `warn` prints it, for writers that must clear a live line first.
+    func warningLine(_ text: String) -> String {
+        stderrPalette.yellow("warning:") + " " + text + "\n"
     }
 
     /// `--base-url`, else `THYMIA_BASE_URL`, else the region's host. http:// only to loopback.

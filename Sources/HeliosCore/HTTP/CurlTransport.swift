@@ -74,7 +74,7 @@ public struct CurlTransport: HTTPTransport {
         switch request.body {
         case .none: break
         case .data(let data): log("> (body: \(data.count) bytes)")
-        case .file(_, let size): log("> (body: file, \(size) bytes)")
+        case .file(_, let size, _): log("> (body: file, \(size) bytes)")
         }
     }
 
@@ -84,7 +84,7 @@ public struct CurlTransport: HTTPTransport {
         case .connectionLost(let m): return .connectionLost(Redaction.text(m, secrets: secrets))
         case .timedOut(let m): return .timedOut(Redaction.text(m, secrets: secrets))
         case .other(let code, let m): return .other(code: code, message: Redaction.text(m, secrets: secrets))
-        case .aborted, .fileUnreadable: return error
+        case .aborted, .withheld, .fileUnreadable: return error
         }
     }
 }
@@ -98,6 +98,7 @@ final class CurlExchange {
     private let maxResponseBytes: Int
 
     private var upload: FileUploadSource?
+    private var uploadHold: UploadHold?
     private var uploadTotal: Int64 = 0
     var progress: (@Sendable (UploadProgress) -> Void)?
     var shouldAbort: (@Sendable () -> Bool)?
@@ -181,9 +182,10 @@ final class CurlExchange {
             try check(code, "CURLOPT_COPYPOSTFIELDS")
             uploadTotal = Int64(data.count)
             if method != "POST" { try set(CURLOPT_CUSTOMREQUEST, method) }
-        case .file(let path, let size):
+        case .file(let path, let size, let hold):
             let source = try FileUploadSource(path: path, size: size)
             upload = source
+            uploadHold = hold
             uploadTotal = size
             try set(CURLOPT_UPLOAD, 1)  // a PUT with a body from the read callback
             try set(CURLOPT_INFILESIZE_LARGE, offset: curl_off_t(size))  // sized: Content-Length, not chunked
@@ -325,6 +327,18 @@ final class CurlExchange {
 
     fileprivate func readBody(into bytes: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
         guard let upload else { return 0 }
+        // The read that would hand curl the file's last byte waits for the hold's decision.
+        if let uploadHold, upload.size - upload.offset <= Int64(capacity) {
+            switch uploadHold.wait(shouldAbort: shouldAbort) {
+            case true?: break
+            case false?:
+                callbackError = .withheld
+                return HELIOS_CURL_READFUNC_ABORT
+            case nil:
+                abortedByUser = true
+                return HELIOS_CURL_READFUNC_ABORT
+            }
+        }
         do {
             return try upload.read(into: UnsafeMutableRawBufferPointer(start: bytes, count: capacity))
         } catch {

@@ -7,8 +7,9 @@ public struct HTTPRequest: Sendable {
     public enum Body: Sendable {
         case none
         case data(Data)
-        /// Streamed from disk as a sized body (`Content-Length`, never chunked).
-        case file(path: String, size: Int64)
+        /// Streamed from disk as a sized body (`Content-Length`, never chunked). With a `hold`,
+        /// the last bytes wait for its decision (see `UploadHold`).
+        case file(path: String, size: Int64, hold: UploadHold? = nil)
     }
 
     public var method: String
@@ -58,6 +59,8 @@ public enum TransportError: Error, Sendable, Equatable {
     /// The exchange took too long after connecting: the server may have acted.
     case timedOut(String)
     case aborted
+    /// An `UploadHold` withheld the body's last bytes: the server got an incomplete body.
+    case withheld
     case fileUnreadable(path: String, reason: String)
     case other(code: Int, message: String)
 }
@@ -89,6 +92,7 @@ extension TransportError: CustomStringConvertible {
         case .connectionLost(let m): return "connection lost: \(m)"
         case .timedOut(let m): return "timed out: \(m)"
         case .aborted: return "aborted"
+        case .withheld: return "the upload was stopped before its last bytes"
         case .fileUnreadable(let path, let reason): return "cannot read \(path): \(reason)"
         case .other(let code, let m): return "transfer failed (curl \(code)): \(m)"
         }

@@ -345,7 +345,7 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
         #expect(sent.values(of: "Content-Type") == ["audio/wav"])
         #expect(sent.values(of: "x-api-key") == [])
         #expect(!sent.headers.contains { $0.value.contains(key) })
-        guard case .file(let path, let size) = sent.body else {
+        guard case .file(let path, let size, _) = sent.body else {
             Issue.record("the upload body is not streamed from the file: \(sent.body)")
             return
         }

@@ -131,6 +131,83 @@ typealias Request = HeliosCore.HTTPRequest
         #expect(sent.get < Int64(size))
     }
 
+    /// An `UploadHold` lets everything but the file's tail go at once, and the tail only on its decision.
+    @Test func uploadHoldSendsTheTailOnlyWhenDecided() async throws {
+        let dir = TestPaths.makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let size = 3 * 1024 * 1024 + 77
+        let path = makeFile(size: size, in: dir)
+        let server = try await LoopbackServer()
+        defer { Task { await server.stop() } }
+        let hold = UploadHold()
+        let sentBeforeDecision = Box<Int64>(-1)
+        let reports = Box<[UploadProgress]>([])
+        Thread.detachNewThread {
+            // Until all but the last read's worth has gone (a loaded machine may take a while),
+            // then a little longer: the tail must still not go before the decision.
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline, (reports.get.last?.sent ?? 0) < Int64(size - CurlTransport.uploadBufferBytes) {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+            sentBeforeDecision.update { $0 = reports.get.last?.sent ?? 0 }
+            hold.decide(send: true)
+        }
+        let request = Request(method: "PUT", url: server.baseURL + "/u", body: .file(path: path, size: Int64(size), hold: hold))
+        let response = try await blocking {
+            try CurlTransport().send(request, options: .quick(), progress: { p in reports.update { $0.append(p) } }, shouldAbort: nil)
+        }.get()
+        #expect(response.status == 200)
+        #expect(server.received.get.first?.body == FileManager.default.contents(atPath: path))
+        // While the hold waited, all but the last read's worth had been sent, and not the last byte.
+        let early = sentBeforeDecision.get
+        #expect(early >= Int64(size - CurlTransport.uploadBufferBytes) && early < Int64(size), "\(early) of \(size)")
+    }
+
+    @Test func uploadHoldWithholdingLeavesTheBodyShort() async throws {
+        let dir = TestPaths.makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let size = 2 * 1024 * 1024
+        let path = makeFile(size: size, in: dir)
+        let server = try await LoopbackServer()
+        defer { Task { await server.stop() } }
+        let hold = UploadHold()
+        let reports = Box<[UploadProgress]>([])
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: 0.3)
+            hold.decide(send: false)
+            hold.decide(send: true)  // too late: the first decision stands
+        }
+        let request = Request(method: "PUT", url: server.baseURL + "/u", body: .file(path: path, size: Int64(size), hold: hold))
+        let result = await blocking {
+            try CurlTransport().send(request, options: .quick(), progress: { p in reports.update { $0.append(p) } }, shouldAbort: nil)
+        }
+        guard case .failure(.withheld) = result else {
+            Issue.record("expected withheld, got \(result)")
+            return
+        }
+        #expect((reports.get.map(\.sent).max() ?? 0) < Int64(size))
+        #expect(server.received.get.allSatisfy { $0.body.count < size })
+    }
+
+    @Test func ctrlCWhileTheHoldWaitsIsAborted() async throws {
+        let dir = TestPaths.makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = makeFile(size: 100_000, in: dir)
+        let server = try await LoopbackServer()
+        defer { Task { await server.stop() } }
+        let started = Date()
+        let request = Request(method: "PUT", url: server.baseURL + "/u", body: .file(path: path, size: 100_000, hold: UploadHold()))
+        let result = await blocking {
+            try CurlTransport().send(request, options: .quick(), progress: nil, shouldAbort: { Date().timeIntervalSince(started) > 0.3 })
+        }
+        guard case .failure(.aborted) = result else {
+            Issue.record("expected aborted, got \(result)")
+            return
+        }
+        #expect(server.received.get.isEmpty)
+    }
+
     @Test func closedPortIsCouldNotConnect() async throws {
         let port = try await closedPort()
         let result = await blocking {
