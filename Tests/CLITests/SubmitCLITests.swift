@@ -325,6 +325,23 @@ struct SubmitCLITests {
         #expect(try h.emulator.runs().first { $0.id == id }?.uploadSha256 == (try sha256(good)))
     }
 
+    /// The header pass's warnings print before the upload, the speech pass's during it: each once.
+    @Test func uploadToURLPrintsTheWarningsOfBothPassesOnce() throws {
+        let h = try RunHarness()
+        let voice = TestRecordings.samples(.speechLike, seconds: 12, sampleRate: 16_000).map { Float($0) / 32_768 }
+        // WAV named .mp3 (EXTENSION_MISMATCH, from the header) with a silent second channel
+        // (SILENT_CHANNEL, from the speech pass).
+        let path = try TestRecordings.write(.wav, channels: [voice, [Float](repeating: 0, count: voice.count)], sampleRate: 16_000,
+                                            to: h.dir, name: "one-sided.mp3")
+        let (_, url) = try runCreatedElsewhere(h)
+        let r = try h.helios(["upload", path, "--url", url, "--json"], env: ["THYMIA_API_KEY": "", "NO_COLOR": "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let warnings = r.stderr.split(separator: "\n").filter { $0.hasPrefix("warning: ") }.map { String($0.split(separator: ": ")[2]) }
+        #expect(warnings == ["EXTENSION_MISMATCH", "SILENT_CHANNEL"], "\(r.stderr)")
+        let result = try #require(try r.jsonLines().first)
+        #expect((result["warnings"] as? [String])?.count == 2, "\(result)")
+    }
+
     @Test func uploadToURLWithSkipValidationSendsWhatTheSpeechCheckRejects() throws {
         let h = try RunHarness()
         let noise = try TestRecordings.write(.wav, seconds: 30, sampleRate: 48_000, channels: 2, signal: .noise, to: h.dir, name: "noise.wav")

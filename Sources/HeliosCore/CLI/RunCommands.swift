@@ -132,7 +132,7 @@ struct RunCommands {
         guard check.header.ok else {
             // Rejected already, or unreadable: the full report, then refuse, or go on under --skip-validation.
             let recording = try prepared([check.finish()], contentType: run.contentType, skipValidation: run.skipValidation, digest: false)[0]
-            return try sendToURL(url, recording, speechPass: nil, skipValidation: true)
+            return try sendToURL(url, recording, speechPass: nil, skipValidation: run.skipValidation)
         }
         let recording = try prepared([check.header], contentType: run.contentType, skipValidation: false, digest: false)[0]
         return try sendToURL(url, recording, speechPass: check, skipValidation: run.skipValidation)
@@ -170,8 +170,8 @@ struct RunCommands {
 
         var report = recording.report
         if let complete = full.report {
-            let known = Set(report.warnings.map(\.code))
-            for w in complete.warnings where !known.contains(w.code) {
+            // `finish()` extends the header's warnings, which were printed before the upload.
+            for w in complete.warnings.dropFirst(report.warnings.count) {
                 progress.err(session.warningLine("\(recording.path): \(w.code): \(w.message)"))
             }
             if !complete.ok {
