@@ -1,4 +1,5 @@
 import Foundation
+import HeliosCore
 
 /// A running `helios-emulator` child process for CLI tests: started on a free loopback port,
 /// its base URL read from its single stdout line, its stderr kept in a file, stopped on `stop()`
@@ -162,14 +163,7 @@ public struct EmulatorLogEntry: Decodable, Sendable, Equatable {
 
 /// One entry of `GET /_emulator/runs`: a run with the fields it was created with.
 public struct EmulatorRunInfo: Decodable, Sendable, Equatable {
-    public struct Tag: Decodable, Sendable, Equatable {
-        public var name: String
-        public var value: String
-        public init(name: String, value: String) {
-            self.name = name
-            self.value = value
-        }
-    }
+    public typealias Tag = ValueRules.Tag
     public var id: String
     public var status: String
     public var createdAt: String

@@ -193,7 +193,7 @@ private func voice(_ seconds: Double, gain: Float = 1) -> [Float] {
 
 @Test func realFFTMatchesADirectDFT() {
     var fft = RealFFT(size: 64)
-    var generator = SplitMixForTests(seed: 3)
+    var generator = SplitMix(seed: 3)
     let x = (0..<64).map { _ in Float(generator.next() % 2000) / 1000 - 1 }
     var power = [Float](repeating: 0, count: 33)
     x.withUnsafeBufferPointer { input in power.withUnsafeMutableBufferPointer { fft.power(of: input, into: $0) } }
@@ -204,17 +204,6 @@ private func voice(_ seconds: Double, gain: Float = 1) -> [Float] {
             im += Double(x[n]) * sin(-2 * .pi * Double(k * n) / 64)
         }
         #expect(abs(Double(power[k]) - (re * re + im * im)) < 1e-3 * max(1, re * re + im * im), "bin \(k)")
-    }
-}
-
-private struct SplitMixForTests {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        return z ^ (z >> 27)
     }
 }
 
