@@ -33,17 +33,18 @@ public enum AudioProbe {
     /// act on the header (start an upload) while the speech pass runs on another thread.
     struct Staged: Sendable {
         var path: String
-        var info: AudioInfo
+        var format: AudioFormat
         var duration: Double
+        var info: AudioInfo
 
         /// Decodes the recording once and estimates its speech.
         func speech() -> Speech {
-            switch info.format {
-            case .mp4?: return .unknown("speech not estimated for AAC in MP4")
-            case .webm?:
+            switch format {
+            case .mp4: return .unknown("speech not estimated for AAC in MP4")
+            case .webm:
                 guard let file = FileBytes(path: path) else { return .unknown("speech not estimated: \(String(cString: strerror(errno)))") }
                 return AudioProbe.webmSpeech(file, duration: duration)
-            default: return AudioProbe.sndfileSpeech(path: path, duration: duration)
+            case .mp3, .wav, .flac, .ogg, .opus: return AudioProbe.sndfileSpeech(path: path, duration: duration)
             }
         }
 
@@ -74,7 +75,7 @@ public enum AudioProbe {
             info.sampleRate = timing.sampleRate
             info.channels = timing.channels
             partial = info
-            return Staged(path: path, info: info, duration: timing.duration)
+            return Staged(path: path, format: sniffed.format, duration: timing.duration, info: info)
         } catch let problem as AudioProblem {
             throw problem
         } catch {
