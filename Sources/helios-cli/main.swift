@@ -12,4 +12,5 @@ let context = CLIContext(
     readStdin: { String(decoding: PosixFile.standardInput.readToEnd(), as: UTF8.self) }
 )
 Interrupt.install()
-exit(HeliosCLI.run(arguments: Array(CommandLine.arguments.dropFirst()), context: context, output: .standard()))
+let output = Output.standard(onBrokenPipe: { Cancellation.process.request(.brokenPipe) })
+exit(HeliosCLI.run(arguments: Array(CommandLine.arguments.dropFirst()), context: context, output: output))

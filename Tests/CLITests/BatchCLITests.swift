@@ -70,7 +70,7 @@ struct BatchCLITests {
         #expect(firstErr.contains("interrupted"))
         let createdBefore = try h.emulator.runs().count
         #expect(createdBefore < 12, "the interruption came too late to test a resume")
-        #expect(Set(try h.journal().map(\.runId)).count == createdBefore, "every created run is journaled")
+        #expect(Set(try h.journal().compactMap(\.runId)).count == createdBefore, "every created run is journaled")
 
         let resumed = try h.helios(["submit", "--manifest", manifest, "--json", "--concurrency", "3", "--poll-interval", "1s"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -189,7 +189,7 @@ struct BatchCLITests {
         var warnings: [String] = []
         let entries = try Journal(path: h.state + "/runs.jsonl").entries(warn: { warnings.append($0) })
         #expect(warnings.isEmpty)
-        let latest = Dictionary(grouping: entries, by: \.runId).mapValues { $0.last!.status }
+        let latest = Dictionary(grouping: entries, by: \.key).mapValues { $0.last!.status }
         #expect(latest.count == 8)
         #expect(latest.values.allSatisfy { $0 == "COMPLETE_OK" })
     }
@@ -204,7 +204,7 @@ struct BatchCLITests {
         try handle.close()
         let runs = try h.helios(["runs"])
         #expect(runs.status == 0)
-        #expect(runs.stderr.contains("warning:") && runs.stderr.contains("unreadable line 3"))
+        #expect(runs.stderr.contains("warning:") && runs.stderr.contains("unreadable line 5"))
         #expect(runs.stdout.contains("UPLOADED"))
         // The next write starts on a fresh line, so nothing after the tear is lost.
         #expect(try h.helios(["poll", "--pending", "--poll-interval", "1s"]).status == 0)

@@ -161,7 +161,8 @@ struct SubmitCLITests {
         let fromFile = try h.helios(["upload", path, "--api-key-file", keyFile] + RunHarness.userArgs, env: ["THYMIA_API_KEY": ""])
         #expect(fromFile.status == 0, "\(fromFile.stderr)")
         #expect(fromFile.stderr.contains("readable by other users"))
-        let fromStdin = try h.helios(["upload", path, "--api-key-stdin"] + RunHarness.userArgs, env: ["THYMIA_API_KEY": ""],
+        // Another recording: the first is uploaded and unfinished, so a plain upload would refuse it.
+        let fromStdin = try h.helios(["upload", try h.recording(seconds: 13), "--api-key-stdin"] + RunHarness.userArgs, env: ["THYMIA_API_KEY": ""],
                                      stdin: RunHarness.key + "\n")
         #expect(fromStdin.status == 0, "\(fromStdin.stderr)")
         #expect(RunID.isValid(fromStdin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -414,8 +415,8 @@ struct SubmitCLITests {
         let mode = try FileManager.default.attributesOfItem(atPath: h.state + "/runs.jsonl")[.posixPermissions] as? Int
         #expect(mode == 0o600)
         let statuses = try h.journal().map(\.status)
-        #expect(statuses.first == "CREATED")
-        #expect(statuses.contains("UPLOADED"))
+        #expect(statuses.first == "CREATING")
+        #expect(statuses.contains("CREATED") && statuses.contains("UPLOADING") && statuses.contains("UPLOADED"))
         #expect(statuses.last == "COMPLETE_OK")
         let runs = try h.helios(["runs"])
         #expect(runs.stdout.contains("p-42") && runs.stdout.contains("COMPLETE_OK"))

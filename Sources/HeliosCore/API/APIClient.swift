@@ -10,9 +10,16 @@ public enum APIError: Error, Sendable, Equatable {
     case notFound(String)
     case server(status: Int)
     case network(String)
+    /// No byte of the request left this machine: nothing can have been created.
+    case couldNotConnect(String)
     case timedOut(String)
     case malformed(String)
     case uploadExpired(status: Int)
+    /// Storage already has (or is receiving) a recording for this URL: 409 from the emulator.
+    case uploadConflict(status: Int)
+    /// Storage refused the upload for another reason; its own error code is kept.
+    case storageRefused(status: Int, code: String?)
+    case recordingChanged(String)
     case aborted
     case withheld
     case fileUnreadable(String)
@@ -31,12 +38,20 @@ public enum APIError: Error, Sendable, Equatable {
             return "the API kept failing (HTTP \(status)) after retries"
         case .network(let detail):
             return "network failure after retries: \(detail)"
+        case .couldNotConnect(let detail):
+            return "could not connect after retries: \(detail)"
         case .timedOut(let detail):
             return "no answer in time after retries: \(detail)"
         case .malformed(let detail):
             return "the API answered with malformed JSON: \(detail)"
         case .uploadExpired(let status):
             return "the upload URL was refused (HTTP \(status)): it has expired"
+        case .uploadConflict(let status):
+            return "storage already holds a recording for this run (HTTP \(status))"
+        case .storageRefused(let status, let code):
+            return "storage refused the upload (HTTP \(status)\(code.map { ", \($0)" } ?? ""))"
+        case .recordingChanged(let path):
+            return "\(path) changed after it was checked, so its upload was stopped short of its last bytes and not stored"
         case .aborted:
             return "interrupted"
         case .withheld:
@@ -49,10 +64,10 @@ public enum APIError: Error, Sendable, Equatable {
     public var exitCode: ExitCode {
         switch self {
         case .missingKey, .auth: return .authFailed
-        case .refused, .notFound, .uploadExpired: return .apiRefused
-        case .server, .network, .timedOut, .malformed: return .networkFailed
+        case .refused, .notFound, .uploadExpired, .uploadConflict, .storageRefused: return .apiRefused
+        case .server, .network, .couldNotConnect, .timedOut, .malformed: return .networkFailed
         case .aborted: return .interrupted
-        case .withheld, .fileUnreadable: return .recordingRejected
+        case .withheld, .fileUnreadable, .recordingChanged: return .recordingRejected
         }
     }
 }
@@ -77,12 +92,22 @@ public struct APIClient: Sendable {
         self.shouldAbort = shouldAbort
     }
 
-    public func createRun(_ body: CreateRunRequest) throws(APIError) -> CreateRunResponse {
+    /// `abortTransfer` ends the POST in flight (only an urgent stop should: its answer may carry
+    /// a paid run's id); `abortWait` ends a backoff between attempts, when nothing was created.
+    public func createRun(_ body: CreateRunRequest, abortTransfer: (@Sendable () -> Bool)? = nil,
+                          abortWait: (@Sendable () -> Bool)? = nil) throws(APIError) -> CreateRunResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(body) else { throw .malformed("could not encode the request") }
-        let response = try exchange(HTTPRequest(method: "POST", url: baseURL + "/v1/models/mental-wellness",
-                                                headers: headers(json: true), body: .data(data)), kind: .createRun)
+        let request = HTTPRequest(method: "POST", url: baseURL + "/v1/models/mental-wellness",
+                                  headers: headers(json: true), body: .data(data))
+        let response: HTTPResponse
+        do {
+            response = try transport.send(request, kind: .createRun, options: apiOptions,
+                                          shouldAbort: abortTransfer ?? shouldAbort, waitAbort: abortWait ?? shouldAbort)
+        } catch {
+            throw Self.map(error)
+        }
         try check(response, what: "the model-run endpoint")
         guard let created = try? JSONDecoder().decode(CreateRunResponse.self, from: response.body) else {
             throw .malformed("the create answer has no run id and upload URL; a run may have been created")
@@ -104,11 +129,12 @@ public struct APIClient: Sendable {
         }
     }
 
-    /// PUTs the file to the pre-signed URL: sized, streamed from disk, without the API key.
+    /// PUTs the file to the pre-signed URL: sized, streamed from disk, without the API key. With
+    /// `sha256`, the last bytes go only if what was sent hashes to it (`recordingChanged` if not).
     public func upload(path: String, size: Int64, to url: String, contentType: String, hold: UploadHold? = nil,
-                       progress: (@Sendable (UploadProgress) -> Void)?) throws(APIError) {
+                       sha256: String? = nil, progress: (@Sendable (UploadProgress) -> Void)?) throws(APIError) {
         let request = HTTPRequest(method: "PUT", url: url, headers: [("Content-Type", contentType)],
-                                  body: .file(path: path, size: size, hold: hold))
+                                  body: .file(path: path, size: size, hold: hold, sha256: sha256))
         let response: HTTPResponse
         do {
             response = try transport.send(request, kind: .idempotent, options: uploadOptions,
@@ -118,8 +144,14 @@ public struct APIClient: Sendable {
         }
         switch response.status {
         case 200..<300: return
-        case 403: throw .uploadExpired(status: 403)
-        case 400..<500: throw .refused(status: response.status, messages: Self.storageMessage(response.body))
+        case 403:
+            // Only an expiry justifies a fresh run; a bad signature or a denied bucket would
+            // refuse the fresh run's URL just the same.
+            let code = Self.storageCode(response.body)
+            if Self.saysExpired(response.body) { throw .uploadExpired(status: 403) }
+            throw .storageRefused(status: 403, code: code)
+        case 409: throw .uploadConflict(status: 409)
+        case 400..<500: throw .storageRefused(status: response.status, code: Self.storageCode(response.body))
         default: throw .server(status: response.status)
         }
     }
@@ -148,8 +180,28 @@ public struct APIClient: Sendable {
         }
     }
 
+    /// S3-style `<Code>…</Code>` of a storage error body, if it has one (letters only, so it is
+    /// safe to print).
+    static func storageCode(_ body: Data) -> String? {
+        let text = String(decoding: body.prefix(4096), as: UTF8.self)
+        guard let after = text.split(separator: "<Code>", maxSplits: 1).dropFirst().first,
+              let code = after.split(separator: "</Code>", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+        else { return nil }
+        guard !code.isEmpty, code.count <= 64, code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return nil }
+        return code
+    }
+
+    /// S3 and GCS say "Request has expired" (AccessDenied) or `ExpiredToken` when a pre-signed
+    /// URL is past its time.
+    static func saysExpired(_ body: Data) -> Bool {
+        let text = String(decoding: body.prefix(4096), as: UTF8.self).lowercased()
+        return text.contains("request has expired") || text.contains("expiredtoken") || text.contains("<code>expired")
+    }
+
     static func map(_ error: TransportError) -> APIError {
         switch error {
+        case .fileChanged(let path): return .recordingChanged(path)
+        case .couldNotConnect(let m): return .couldNotConnect(Redaction.text(m))
         case .aborted: return .aborted
         case .withheld: return .withheld
         case .timedOut(let m): return .timedOut(Redaction.text(m))

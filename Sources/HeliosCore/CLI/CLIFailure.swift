@@ -6,12 +6,15 @@ public struct CLIFailure: Error, Sendable, Equatable {
     public var runId: String?
     /// Extra lines of advice printed after the message in text mode (usage line, how to resume).
     public var hints: [String]
+    /// The one command that carries the work on without a second paid run, after a stop.
+    public var resume: String?
 
-    public init(_ exitCode: ExitCode, _ message: String, runId: String? = nil, hints: [String] = []) {
+    public init(_ exitCode: ExitCode, _ message: String, runId: String? = nil, hints: [String] = [], resume: String? = nil) {
         self.exitCode = exitCode
         self.message = message
         self.runId = runId
         self.hints = hints
+        self.resume = resume
     }
 
     public static func usage(_ error: UsageError) -> CLIFailure {
@@ -30,6 +33,7 @@ public struct CLIFailure: Error, Sendable, Equatable {
             var message: String
             var exitCode: Int32
             var runId: String?
+            var resume: String?
         }
         var error: Body
     }
@@ -41,10 +45,12 @@ public struct CLIFailure: Error, Sendable, Equatable {
 
     public func rendered(json: Bool) -> String {
         if json {
-            return JSONLine.encode(JSONForm(error: .init(kind: exitCode.kind, message: message, exitCode: exitCode.rawValue, runId: runId)))
+            return JSONLine.encode(JSONForm(error: .init(kind: exitCode.kind, message: message, exitCode: exitCode.rawValue,
+                                                         runId: runId, resume: resume)))
         }
         var text = "error: \(message)\n"
         for hint in hints { text += "\(hint)\n" }
+        if let resume { text += "resume with: \(resume)\n" }
         return text
     }
 }

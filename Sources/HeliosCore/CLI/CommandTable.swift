@@ -40,6 +40,7 @@ public enum CommandTable {
         OptionSpec("manifest", kind: .value, meta: "FILE", help: "CSV or JSON Lines, one recording per row with its own user fields", group: .batch),
         OptionSpec("concurrency", kind: .value, meta: "N", help: "runs in flight at once", default: "4", group: .batch),
         OptionSpec("force", help: "submit every recording afresh, even ones the journal has finished", group: .batch),
+        OptionSpec("resume", help: "carry on the journal's runs for these files instead of creating fresh ones", group: .batch),
     ]
 
     static let pollInterval = OptionSpec("poll-interval", kind: .value, meta: "DUR",
@@ -52,7 +53,6 @@ public enum CommandTable {
         name: "submit", abstract: "check locally, create a run, upload, wait and print the results",
         positionals: "FILE...",
         options: runOptions + batchOptions + [
-            OptionSpec("resume", help: "reuse the journal's runs for these files instead of creating fresh ones", group: .batch),
             pollInterval, timeout,
             OptionSpec("no-wait", help: "stop after the upload, like 'helios upload'", group: .wait),
         ],

@@ -1,15 +1,16 @@
 import FoundationEssentials
 import Glibc
-import Synchronization
 
-/// Ctrl-C: the handler only sets a flag; transfers (curl's progress callback), retry waits and poll
-/// waits check it and unwind, so every created run id is journaled and printed before exit 130.
+/// Ctrl-C and SIGTERM: the handler only records the request on `Cancellation.process`; transfers
+/// (curl's progress callback), retry waits, poll waits and the local check look at it and unwind,
+/// so every created run id is journaled and printed before exit 130. A second signal is urgent.
+/// SIGPIPE is ignored: a closed stdout shows up as EPIPE on the write, and stops the command the
+/// same way (see `Output.standard`).
 public enum Interrupt {
-    private static let flag = Atomic<Bool>(false)
-
-    public static var requested: Bool { flag.load(ordering: .relaxed) }
+    public static var requested: Bool { Cancellation.process.isRequested }
 
     public static func install() {
+        _ = Cancellation.process.isRequested  // initialised here, never inside a handler
         // A parent may start us with these signals blocked (some process spawners do); a blocked
         // Ctrl-C would never reach the handler, so unblock them explicitly.
         var set = sigset_t()
@@ -17,12 +18,8 @@ public enum Interrupt {
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        signal(SIGINT) { _ in Interrupt.flag.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in Interrupt.flag.store(true, ordering: .relaxed) }
-    }
-
-    /// Sleeps up to `seconds` in short slices; false if interrupted first.
-    public static func sleep(_ seconds: Double) -> Bool {
-        RetryingTransport.abortableSleep(seconds, { requested })
+        signal(SIGINT) { _ in Cancellation.process.request(.signal) }
+        signal(SIGTERM) { _ in Cancellation.process.request(.signal) }
+        signal(SIGPIPE, SIG_IGN)
     }
 }

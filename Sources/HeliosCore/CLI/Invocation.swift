@@ -54,7 +54,11 @@ public struct RunOptions: Sendable, Equatable {
     public var manifest: String?
     public var concurrency = 4
     public var force = false
+    /// Carry on what the journal knows of these recordings instead of refusing them.
+    public var resume = false
     public init() {}
+
+    public var deletion: DataDeletion { deleteRecordings ? .recordingsOnly : deleteData ? .all : .keep }
 }
 
 public struct WaitOptions: Sendable, Equatable {
@@ -111,9 +115,8 @@ extension Invocation {
             o.run = try checker.runOptions(today: today)
             o.wait = try checker.waitOptions()
             o.noWait = raw.has("no-wait")
-            o.resume = raw.has("resume")
+            o.resume = o.run.resume
             try checker.requireFiles(o.run)
-            if o.resume, o.run.force { throw .conflictingOptions("--resume", "--force", reason: "--force submits afresh, --resume reuses the journal", command: name) }
             try checker.requireUserFields(o.run)
             command = .submit(o)
         case "upload":
@@ -234,6 +237,10 @@ struct ValueChecker {
 
         o.concurrency = try optional("concurrency") { ValueRules.integer($0, in: 1...64) } ?? 4
         o.force = raw.has("force")
+        o.resume = raw.has("resume")
+        if o.resume, o.force {
+            throw .conflictingOptions("--resume", "--force", reason: "--force submits afresh, --resume reuses the journal", command: command ?? "")
+        }
         return o
     }
 

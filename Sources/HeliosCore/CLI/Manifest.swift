@@ -4,6 +4,12 @@ import Glibc
 /// One recording of a `--manifest`, with its user fields checked by the same `ValueRules` as the
 /// command line and the command line's run options already filled in where the row left a gap.
 public struct ManifestRow: Sendable, Equatable {
+    /// The row's person and context, as one value.
+    public var person: Person {
+        Person(userLabel: userLabel, dateOfBirth: dateOfBirth, birthSex: birthSex, language: language, accent: accent,
+               sleepTime: sleepTime, wakeTime: wakeTime, recordingTime: recordingTime, tags: tags)
+    }
+
     /// The physical line the row starts on (the CSV header is line 1).
     public var line: Int
     /// Relative paths are resolved against the manifest's directory; absolute ones are kept.

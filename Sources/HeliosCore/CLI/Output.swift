@@ -17,8 +17,12 @@ public final class Output: @unchecked Sendable {
     public func err(_ text: String) { lock.withLock { writeErr(text) } }
 
     /// Writes to the process's own stdout/stderr, unbuffered by Swift so lines interleave correctly.
-    public static func standard() -> Output {
-        Output(out: { PosixFile.standardOutput.write($0.utf8) },
+    /// A reader that closed stdout (`| head`) calls `onBrokenPipe`: the command stops new runs and
+    /// exits as if interrupted, with the resume hint on stderr, instead of dying of SIGPIPE.
+    public static func standard(onBrokenPipe: @escaping @Sendable () -> Void = {}) -> Output {
+        Output(out: { text in
+                   if !PosixFile.standardOutput.write(text.utf8), errno == EPIPE { onBrokenPipe() }
+               },
                err: { PosixFile.standardError.write($0.utf8) })
     }
 }
@@ -34,6 +38,17 @@ public struct CLIContext: Sendable {
     public var readStdin: @Sendable () -> String?
     /// argv without the program name, to tell the user how to rerun (resume) this command.
     public var arguments: [String]
+    /// Stops the command: the process's own (signals, a broken stdout), or a test's.
+    public var cancellation: Cancellation = .process
+    /// The HTTP transport under the retries; nil is libcurl. Tests inject an in-process server.
+    public var transport: (any HTTPTransport)?
+    /// Waits between retries and polls, and the clock (URL expiry, timeouts); injectable so
+    /// tests run whole lifecycles without real time passing.
+    public var sleep: RetryingTransport.Sleep = RetryingTransport.abortableSleep
+    public var now: @Sendable () -> Date = { Date() }
+    /// Called before every write to the state directory (journal, upload URLs); a throw means the
+    /// write does not happen. Tests simulate a crash with it: nothing reaches disk after it.
+    public var beforeStateWrite: (@Sendable (String) throws -> Void)?
 
     public init(environment: [String: String], stdoutIsTerminal: Bool = false, stderrIsTerminal: Bool = false,
                 stdinIsTerminal: Bool = false, today: String = CLIContext.localToday(), arguments: [String] = [],

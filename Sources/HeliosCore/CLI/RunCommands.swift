@@ -1,91 +1,144 @@
 import FoundationEssentials
 import Glibc
 
-/// A recording that passed (or was allowed past) the local check, ready to send.
-struct PreparedRecording: Sendable {
-    var path: String
-    var report: ValidationReport
-    var audio: AudioInfo
-    var contentType: String
-}
-
-/// One recording with its own user fields: from the command line, or a manifest row.
-struct RecordingSpec: Sendable {
-    var file: String
-    var line: Int?
-    var userLabel: String?
-    var dateOfBirth: String
-    var birthSex: ValueRules.BirthSex
-    var language: String
-    var accent: String?
-    var sleepTime: String?
-    var wakeTime: String?
-    var recordingTime: String?
-    var tags: [ValueRules.Tag]
-}
-
-/// `submit`, `upload`, `poll`, `status` and `runs`: the networked commands and the journal.
+/// `submit`, `upload`, `poll`, `status` and `runs`: the networked commands and the journal. The
+/// lifecycle of each run lives in `RunLifecycle`; this layer checks, plans, renders and exits.
 struct RunCommands {
     let session: Session
 
     private var output: Output { session.output }
     private var global: GlobalOptions { session.global }
 
+    /// How a sending command treats what the journal already knows of a recording.
+    enum JournalMode {
+        /// A plain submit: always a fresh run, but refuse a recording with an unfinished one.
+        case fresh
+        /// A manifest, or `--resume`: finished recordings are printed again, unfinished ones carried on.
+        case resume
+        /// `--force`: a fresh run for every recording, whatever the journal says.
+        case force
+    }
+
     // MARK: submit / upload
 
     func submit(_ o: SubmitOptions) throws -> ExitCode {
-        try send(o.run, wait: o.wait, noWait: o.noWait, resume: o.resume || (o.run.manifest != nil && !o.run.force))
+        try send(o.run, wait: o.wait, noWait: o.noWait, mode: Self.mode(o.run, resume: o.resume))
     }
 
     func upload(_ o: UploadOptions) throws -> ExitCode {
         if let url = o.url { return try uploadToURL(url, o.run) }
-        return try send(o.run, wait: WaitOptions(), noWait: true, resume: o.run.manifest != nil && !o.run.force)
+        return try send(o.run, wait: WaitOptions(), noWait: true, mode: Self.mode(o.run, resume: o.run.resume))
     }
 
-    /// Checks everything first (rows, recordings, endpoint, key), then plans each recording
-    /// against the journal and runs the jobs. A plain submit always makes fresh runs; a manifest
-    /// (or --resume) reuses what the journal knows, unless --force.
-    private func send(_ o: RunOptions, wait: WaitOptions, noWait: Bool, resume: Bool) throws -> ExitCode {
-        let specs = try recordingSpecs(o)
-        let recordings = try prepare(specs.map(\.file), contentType: o.contentType, skipValidation: o.skipValidation)
+    static func mode(_ o: RunOptions, resume: Bool) -> JournalMode {
+        if o.force { return .force }
+        return resume || o.manifest != nil ? .resume : .fresh
+    }
+
+    /// Everything that can refuse without reading a recording comes first (endpoint, key,
+    /// journal, manifest, locks), then the local check of every recording, then the plan
+    /// against the journal; only then is the first run created.
+    private func send(_ o: RunOptions, wait: WaitOptions, noWait: Bool, mode: JournalMode) throws -> ExitCode {
         let baseURL = try session.baseURL()
-        let client = session.client(baseURL: baseURL, apiKey: try session.apiKey())
-        let known = resume ? try session.journal.latest(warn: { session.warn($0) }) : []
-        var jobs: [Job] = []
+        let apiKey = try session.apiKey()
+        try session.checkJournalWritable()
+        defer { session.locks.releaseAll() }
+        if let manifest = o.manifest {
+            try lock(key: "manifest:" + Self.realPath(manifest), what: "manifest \(manifest)")
+        }
+        let submissions = try submissions(o)
+        try refuseDuplicates(submissions.map(\.file), what: { "'\($0)' is given twice" })
+        let recordings = try prepare(submissions.map(\.file), contentType: o.contentType, skipValidation: o.skipValidation)
+        try session.checkCancelled("during the local check; nothing was sent")
+
+        let known = mode == .force ? [] : try session.journal.latest(warn: { session.warn($0) })
+        var jobs: [RunJob] = []
+        var unfinished: [String] = []
         var reused = 0
-        for (spec, recording) in zip(specs, recordings) {
-            var request = Self.request(spec, label: spec.userLabel ?? UUID().uuidString.lowercased(), options: o)
-            let digest = Self.digest(request)
+        var identities = Set<String>()
+        for (submission, recording) in zip(submissions, recordings) {
+            var request = CreateRunRequest(person: submission.person, userLabel: submission.person.userLabel ?? UUID().uuidString.lowercased(),
+                                           deletion: o.deletion)
+            let digest = RunLifecycle.digest(request)
+            let identity = (recording.audio.sha256 ?? "") + " " + digest + " " + baseURL
+            guard identities.insert(identity).inserted || submission.person.userLabel == nil else {
+                throw CLIFailure(.usage, "\(submission.file) is the same recording for the same person as an earlier one; it would be paid for twice",
+                                 hints: ["nothing was sent"])
+            }
+            try lock(key: "recording:" + identity, what: recording.path)
+            var job = RunJob(submission: submission, recording: recording, request: request, baseURL: baseURL, start: .create)
             let previous = known.last {
                 $0.sha256 == recording.audio.sha256 && $0.requestDigest == digest && $0.baseURL == baseURL
-                    && $0.status != "ABANDONED" && (spec.userLabel == nil || $0.userLabel == spec.userLabel)
+                    && $0.replacedBy == nil && $0.state != .abandoned
+                    && (submission.person.userLabel == nil || $0.userLabel == submission.person.userLabel)
             }
-            guard let previous else {
-                jobs.append(Job(recording: recording, request: request, start: .create))
-                continue
+            if let previous {
+                switch mode {
+                case .force:
+                    break
+                case .fresh:
+                    if previous.isPending {
+                        unfinished.append("\(recording.path): " + (previous.runId.map { "run \($0) is \(previous.status)" } ?? "a create is \(previous.status)"))
+                    }
+                case .resume:
+                    // The same person again: keep the label the first attempt was given.
+                    if let label = previous.userLabel { request.user.userLabel = label }
+                    job.request = request
+                    job.start = previous.state == .finished ? .done(previous) : .resume(previous)
+                    reused += 1
+                }
             }
-            // The same person again: keep the label the first attempt was given.
-            if let label = previous.userLabel { request.user.userLabel = label }
-            reused += 1
-            switch previous.status {
-            case "COMPLETE_OK", "COMPLETE_ERROR":
-                jobs.append(Job(recording: recording, request: request, start: .done(previous)))
-            case "CREATED":
-                jobs.append(Job(recording: recording, request: request, start: .recreate(abandoning: previous)))
-            default:
-                jobs.append(Job(recording: recording, request: request, start: noWait ? .done(previous) : .poll(runId: previous.runId)))
-            }
+            jobs.append(job)
+        }
+        if !unfinished.isEmpty {
+            throw CLIFailure(.usage, "\(unfinished.count == 1 ? "a recording has" : "\(unfinished.count) recordings have") an unfinished run in the journal: "
+                             + unfinished.joined(separator: "; "),
+                             hints: ["carry it on with --resume (no second run), or send afresh with --force (a second paid run)", "nothing was sent"])
         }
         if reused > 0 {
-            session.note("\(reused) of \(jobs.count) recording\(jobs.count == 1 ? "" : "s") found in the journal: finished ones are printed again, pending ones resumed (--force sends afresh)")
+            session.note("\(reused) of \(jobs.count) recording\(jobs.count == 1 ? "" : "s") found in the journal: finished ones are printed again, unfinished ones carried on (--force sends afresh)")
         }
-        let runner = BatchRunner(session: session, client: client, baseURL: baseURL, wait: wait, noWait: noWait,
-                                 concurrency: o.concurrency, jobs: jobs.count)
-        return finish(runner.run(jobs), timeout: wait.timeout, resumeHint: resumeCommand())
+        let client = clients(apiKey: apiKey)
+        let runner = BatchRunner(session: session, client: client, wait: wait, noWait: noWait, concurrency: o.concurrency, jobs: jobs.count)
+        return finish(runner.run(jobs), runner: runner, timeout: wait.timeout, resumeHint: resumeCommand(manifest: o.manifest != nil))
+    }
+
+    /// One API client per base URL: a journaled run is always asked about at its own host.
+    private func clients(apiKey: String) -> @Sendable (String) -> APIClient {
+        let session = session
+        let cache = ClientCache()
+        return { baseURL in cache.client(baseURL) { session.client(baseURL: baseURL, apiKey: apiKey) } }
+    }
+
+    private func lock(key: String, what: String) throws {
+        do {
+            try session.locks.acquire(key: key, what: what)
+        } catch {
+            switch error {
+            case .held(let what, let pid):
+                throw CLIFailure(.usage, "another helios\(pid.map { " (pid \($0))" } ?? "") is already working on \(what); wait for it to finish or stop it",
+                                 hints: ["nothing was sent"])
+            case .cannotLock(let path, let reason):
+                throw CLIFailure(.usage, "cannot lock \(path): \(reason); set HELIOS_STATE_DIR to a writable directory", hints: ["nothing was sent"])
+            }
+        }
+    }
+
+    private func refuseDuplicates(_ files: [String], what: (String) -> String) throws {
+        var seen = Set<String>()
+        for file in files where !seen.insert(Self.realPath(file)).inserted {
+            throw CLIFailure(.usage, what(file) + "; each recording is sent once", hints: ["nothing was sent"])
+        }
+    }
+
+    static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return RunLifecycle.absolute(path) }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// The files and user fields to send: the manifest's rows, or the command line's files.
-    private func recordingSpecs(_ o: RunOptions) throws -> [RecordingSpec] {
+    private func submissions(_ o: RunOptions) throws -> [Submission] {
         if let manifest = o.manifest {
             let rows: [ManifestRow]
             do {
@@ -93,26 +146,14 @@ struct RunCommands {
             } catch {
                 throw CLIFailure(.usage, error.description, hints: ["nothing was sent"])
             }
-            return rows.map {
-                RecordingSpec(file: $0.file, line: $0.line, userLabel: $0.userLabel, dateOfBirth: $0.dateOfBirth,
-                              birthSex: $0.birthSex, language: $0.language, accent: $0.accent, sleepTime: $0.sleepTime,
-                              wakeTime: $0.wakeTime, recordingTime: $0.recordingTime, tags: $0.tags)
-            }
+            return rows.map { Submission(file: $0.file, line: $0.line, person: $0.person) }
         }
         guard let dob = o.dateOfBirth, let sex = o.birthSex else {
             throw CLIFailure(.usage, "'--dob' and '--sex' are needed")
         }
-        return o.files.map {
-            RecordingSpec(file: $0, line: nil, userLabel: o.userLabel, dateOfBirth: dob, birthSex: sex, language: o.language,
-                          accent: o.accent, sleepTime: o.sleepTime, wakeTime: o.wakeTime, recordingTime: o.recordingTime, tags: o.tags)
-        }
-    }
-
-    static func request(_ spec: RecordingSpec, label: String, options o: RunOptions) -> CreateRunRequest {
-        CreateRunRequest(userLabel: label, dateOfBirth: spec.dateOfBirth, birthSex: spec.birthSex, language: spec.language,
-                         accent: spec.accent, sleepTime: spec.sleepTime, wakeTime: spec.wakeTime,
-                         recordingTime: spec.recordingTime, tags: spec.tags, deleteData: o.deleteData,
-                         deleteRecordingsOnly: o.deleteRecordings)
+        let person = Person(userLabel: o.userLabel, dateOfBirth: dob, birthSex: sex, language: o.language, accent: o.accent,
+                            sleepTime: o.sleepTime, wakeTime: o.wakeTime, recordingTime: o.recordingTime, tags: o.tags)
+        return o.files.map { Submission(file: $0, person: person) }
     }
 
     /// The run was created elsewhere, so the local check cannot save it; what it can still do is
@@ -200,10 +241,14 @@ struct RunCommands {
     }
 
     /// Every file is checked before anything is sent; any rejection stops the command (exit 3)
-    /// unless --skip-validation, which still reports it.
+    /// unless --skip-validation, which still reports it. Ctrl-C stops between files.
     func prepare(_ files: [String], contentType: String?, skipValidation: Bool, digest: Bool = true) throws -> [PreparedRecording] {
-        try prepared(files.map { RecordingValidator.validate(path: $0) }, contentType: contentType,
-                     skipValidation: skipValidation, digest: digest)
+        var reports: [ValidationReport] = []
+        for file in files {
+            try session.checkCancelled("during the local check; nothing was sent")
+            reports.append(RecordingValidator.validate(path: file))
+        }
+        return try prepared(reports, contentType: contentType, skipValidation: skipValidation, digest: digest)
     }
 
     /// The recordings the reports let through, with their hashes and MIME types; the rejected
@@ -226,7 +271,10 @@ struct RunCommands {
             }
             var audio = report.audio ?? AudioInfo(format: nil, bytes: 0)
             do {
+                try session.checkCancelled("during the local check; nothing was sent")
                 if digest { audio.sha256 = try SHA256.hexDigest(ofFileAt: file) }
+            } catch let failure as CLIFailure {
+                throw failure
             } catch {
                 rejected.append(ValidationReport(file: file, audio: nil, problems: [ValidationFinding(code: "NOT_READABLE", message: "cannot read the file")], warnings: []))
                 continue
@@ -250,31 +298,86 @@ struct RunCommands {
 
     // MARK: poll / status
 
+    /// Waits for each run at its own host. A journaled run whose recording has not arrived is
+    /// sent to its own upload URL first (the journal knows the file and its digest), so
+    /// `poll --pending` carries on everything `runs --pending` lists.
     func poll(_ o: PollOptions) throws -> ExitCode {
-        let ids = try runIds(o.ids, fromStdin: o.idsFromStdin, pending: o.pending)
-        if ids.isEmpty {
+        let baseURL = try session.baseURL()
+        let apiKey = try session.apiKey()
+        try session.checkJournalWritable()
+        let known = try session.journal.latest(warn: { session.warn($0) })
+        let ids = try runIds(o.ids, fromStdin: o.idsFromStdin)
+        var targets: [JournalEntry] = []
+        if o.pending {
+            for entry in known where entry.isPending {
+                guard entry.runId != nil else {
+                    session.warn("the create for \(entry.file ?? "a recording") at \(entry.time) was never confirmed: a run may exist that helios cannot name")
+                    continue
+                }
+                targets.append(entry)
+            }
+        }
+        for id in ids {
+            targets.append(known.last { $0.runId == id } ?? JournalEntry(runId: id, baseURL: baseURL, state: .uploaded))
+        }
+        var seen = Set<String>()
+        targets = targets.filter { seen.insert($0.runId ?? "").inserted }
+        if targets.isEmpty {
             session.note("no pending runs in the journal")
             return .success
         }
-        let baseURL = try session.baseURL()
-        let client = session.client(baseURL: baseURL, apiKey: try session.apiKey())
-        let runner = BatchRunner(session: session, client: client, baseURL: baseURL, wait: o.wait, noWait: false,
-                                 concurrency: 16, jobs: ids.count)
-        return finish(runner.run(ids.map { Job(recording: nil, request: nil, start: .poll(runId: $0)) }),
-                      timeout: o.wait.timeout, resumeHint: nil)
+        var jobs: [RunJob] = []
+        for entry in targets {
+            try checkJournaledHost(entry)
+            if entry.state.mayStillReceiveUpload {
+                jobs.append(RunJob(recording: Self.journaledRecording(entry), baseURL: entry.baseURL, start: .resume(entry)))
+            } else {
+                jobs.append(RunJob(baseURL: entry.baseURL, start: .wait(entry)))
+            }
+        }
+        let runner = BatchRunner(session: session, client: clients(apiKey: apiKey), wait: o.wait, noWait: false,
+                                 concurrency: 16, jobs: jobs.count)
+        return finish(runner.run(jobs), runner: runner, timeout: o.wait.timeout, resumeHint: nil)
     }
 
+    /// The journal is a file anyone could edit: its base URLs pass the same rule as the user's.
+    private func checkJournaledHost(_ entry: JournalEntry) throws {
+        do {
+            _ = try URLPolicy.check(entry.baseURL)
+        } catch {
+            throw CLIFailure(.usage, "run \(entry.runId ?? "?") is journaled with an unusable base URL '\(Redaction.url(entry.baseURL))': \(error.description)")
+        }
+    }
+
+    /// What the journal knows of a run's recording, for sending it to the run's own URL. The
+    /// digest guards it: a file that changed since it was checked is never stored.
+    static func journaledRecording(_ entry: JournalEntry) -> PreparedRecording? {
+        guard let file = entry.file, let bytes = entry.bytes, let sha256 = entry.sha256 else { return nil }
+        let audio = AudioInfo(format: nil, bytes: bytes, sha256: sha256)
+        return PreparedRecording(path: file, report: ValidationReport(file: file, audio: audio, problems: [], warnings: []),
+                                 audio: audio, contentType: entry.contentType ?? "application/octet-stream")
+    }
+
+    /// One look at each run, at its own host; what it says goes into the journal.
     func status(_ o: StatusOptions) throws -> ExitCode {
-        let ids = try runIds(o.ids, fromStdin: o.idsFromStdin, pending: o.pending)
         let baseURL = try session.baseURL()
-        let client = session.client(baseURL: baseURL, apiKey: try session.apiKey())
+        let apiKey = try session.apiKey()
+        let known = try session.journal.latest(warn: { session.warn($0) })
+        var ids = try runIds(o.ids, fromStdin: o.idsFromStdin)
+        if o.pending { ids += known.filter(\.isPending).compactMap(\.runId) }
+        let client = clients(apiKey: apiKey)
         var worst = ExitCode.success
-        for id in ids {
+        var seen = Set<String>()
+        for id in ids where seen.insert(id).inserted {
+            try session.checkCancelled("")
+            let entry = known.last { $0.runId == id }
+            if let entry { try checkJournaledHost(entry) }
             do {
-                let run = try client.getRun(id)
+                let run = try client(entry?.baseURL ?? baseURL).getRun(id)
                 let result = RunResult(file: nil, runId: id, status: run.status, userLabel: nil, audio: nil, run: run)
                 output.out(global.json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette))
-                if run.status == "COMPLETE_ERROR" { worst = max(worst, .runFailed) }
+                if run.status == APIStatus.completeError.rawValue { worst = max(worst, .runFailed) }
+                journalStatus(run, entry: entry, baseURL: baseURL)
             } catch {
                 if error == .aborted { throw CLIFailure(.interrupted, "interrupted", runId: id) }
                 CLIFailure(error.exitCode, "run \(id): \(error.message)", runId: id).report(to: output, json: global.json)
@@ -284,9 +387,28 @@ struct RunCommands {
         return worst
     }
 
-    /// Ids from arguments, then stdin (one per line; a JSON result line gives its `runId`), or the
-    /// journal's unfinished runs.
-    private func runIds(_ given: [String], fromStdin: Bool, pending: Bool) throws -> [String] {
+    /// Records what `status` saw, so `runs` agrees with it.
+    private func journalStatus(_ run: ModelRun, entry: JournalEntry?, baseURL: String) {
+        var updated = entry ?? JournalEntry(runId: run.id, baseURL: baseURL, userLabel: run.userLabel, state: .uploaded)
+        guard entry == nil || updated.apiStatus != run.status || (run.isFinished && updated.state != .finished) else { return }
+        updated.time = JournalEntry.now()
+        updated.apiStatus = run.status
+        updated.errorCode = run.errorCode
+        if run.isFinished {
+            updated.state = .finished
+            updated.run = run.raw
+        } else if run.status != APIStatus.created.rawValue {
+            updated.state = .uploaded
+        }
+        do {
+            try session.journal.append(updated)
+        } catch {
+            session.warn("cannot write the journal \(session.journal.path): \(error.reason)")
+        }
+    }
+
+    /// Ids from arguments, then stdin (one per line; a JSON result line gives its `runId`).
+    private func runIds(_ given: [String], fromStdin: Bool) throws -> [String] {
         var ids = given
         if fromStdin {
             let text = session.context.readStdin() ?? ""
@@ -305,15 +427,7 @@ struct RunCommands {
             }
             if ids.isEmpty { throw CLIFailure(.usage, "no run ids on standard input") }
         }
-        if pending {
-            let entries = try session.journal.latest(warn: { session.warn($0) }).filter(\.isPending)
-            for entry in entries where entry.status == "CREATED" {
-                session.note("skipping run \(entry.runId): its recording was never uploaded (send \(entry.file ?? "the file") again)")
-            }
-            ids += entries.filter { $0.status != "CREATED" }.map(\.runId)
-        }
-        var seen = Set<String>()
-        return ids.filter { seen.insert($0).inserted }
+        return ids
     }
 
     // MARK: runs
@@ -329,7 +443,9 @@ struct RunCommands {
             session.note(pendingOnly ? "no pending runs" : "no runs yet in \(session.journal.path)")
             return .success
         }
-        let rows = entries.map { e in [e.runId, e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status] }
+        let rows = entries.map { e in
+            [e.runId ?? "(no run id yet)", e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status]
+        }
         let header = ["RUN", "TIME", "FILE", "LABEL", "STATUS"]
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -339,90 +455,112 @@ struct RunCommands {
         }
         output.out(line(header))
         for row in rows { output.out(line(row)) }
+        if entries.contains(where: { $0.state == .createUnconfirmed || $0.state == .creating }) {
+            session.note("CREATE_UNCONFIRMED/CREATING: a create whose answer never came; a run may exist that helios cannot name (thymia cannot list runs)")
+        }
         return .success
     }
 
     // MARK: the end of a command
 
-    /// The summary on stderr and the exit code: 0 only when every run ended COMPLETE_OK; 130 on
-    /// Ctrl-C and 7 on --timeout (naming what is pending and how to resume); the shared code when
-    /// every failure was the same kind (4 for a refused key); else 1.
-    private func finish(_ outcomes: [JobOutcome], timeout: Double, resumeHint: String?) -> ExitCode {
-        var ok = 0, runErrors = 0, uploaded = 0, notStarted = 0
-        var failures: [CLIFailure] = []
-        var pending: [(id: String, uploaded: Bool)] = []
-        var interrupted = Interrupt.requested
-        for outcome in outcomes {
-            switch outcome {
-            case .finished(let run): if run.status == "COMPLETE_OK" { ok += 1 } else { runErrors += 1 }
-            case .uploaded: uploaded += 1
-            case .failed(let f): failures.append(f)
-            case .pending(let id, let up, let intr):
-                pending.append((id, up))
-                interrupted = interrupted || intr
-            case .notStarted: notStarted += 1
-            }
-        }
+    /// The summary on stderr, what is left and how to carry it on, and the exit code
+    /// (`RunExit.code`). After a stop, one command resumes without creating duplicates.
+    private func finish(_ outcomes: [RunOutcome], runner: BatchRunner, timeout: Double, resumeHint: String?) -> ExitCode {
+        let t = OutcomeTally(outcomes)
+        let stopped = session.context.cancellation.reason
         if outcomes.count > 1 {
             var parts: [String] = []
-            if ok > 0 { parts.append("\(ok) COMPLETE_OK") }
-            if runErrors > 0 { parts.append("\(runErrors) COMPLETE_ERROR") }
-            if uploaded > 0 { parts.append("\(uploaded) uploaded") }
-            if !failures.isEmpty { parts.append("\(failures.count) failed") }
-            if !pending.isEmpty { parts.append("\(pending.count) pending") }
-            if notStarted > 0 { parts.append("\(notStarted) not started") }
+            if t.ok > 0 { parts.append("\(t.ok) COMPLETE_OK") }
+            if t.runErrors > 0 { parts.append("\(t.runErrors) COMPLETE_ERROR") }
+            if t.uploaded > 0 { parts.append("\(t.uploaded) uploaded") }
+            if !t.failures.isEmpty { parts.append("\(t.failures.count) failed") }
+            if !t.pending.isEmpty { parts.append("\(t.pending.count) pending") }
+            if !t.unconfirmedCreates.isEmpty { parts.append("\(t.unconfirmedCreates.count) unconfirmed") }
+            if t.notStarted > 0 { parts.append("\(t.notStarted) not started") }
             session.note("\(outcomes.count) recordings: " + parts.joined(separator: ", "))
         }
-        if interrupted || !pending.isEmpty {
-            let waiting = pending.filter(\.uploaded).map(\.id)
-            var hints: [String] = []
-            if !waiting.isEmpty { hints.append("resume with: helios poll \(waiting.joined(separator: " "))") }
-            for run in pending where !run.uploaded { hints.append("run \(run.id) was created but its recording was not uploaded") }
-            if let resumeHint, notStarted > 0 || pending.contains(where: { !$0.uploaded }) { hints.append("or run the same command again: \(resumeHint)") }
-            let ids = pending.map(\.id)
-            let what = ids.isEmpty ? "no run was left pending" : ids.count == 1 ? "run \(ids[0]) is journaled" : "\(ids.count) runs are journaled"
-            let failure = interrupted
-                ? CLIFailure(.interrupted, "interrupted; \(what)", runId: ids.last, hints: hints)
-                : CLIFailure(.timedOut, "gave up waiting after \(ValidationText.seconds(timeout)); \(what) and still running", runId: ids.last,
-                             hints: hints.isEmpty ? [] : ["the runs go on"] + hints)
-            failure.report(to: output, json: global.json)
-            return failure.exitCode
+        let code = RunExit.code(for: outcomes, stopped: stopped)
+        if let stop = runner.stopReason, code != .interrupted {
+            // Said as it happened; repeat only why the rest did not start.
+            if t.notStarted > 0 { session.note("\(t.notStarted) not started after the failure above (\(RunExit.code(for: stop).meaning))") }
         }
-        if failures.isEmpty { return runErrors > 0 ? .runFailed : .success }
-        let codes = Set(failures.map(\.exitCode))
-        if ok == 0, runErrors == 0, uploaded == 0, codes.count == 1 { return codes.first! }
-        return .runFailed
+        guard code == .interrupted || code == .timedOut || (!t.pending.isEmpty || !t.unconfirmedCreates.isEmpty || t.notStarted > 0) else {
+            return code
+        }
+        var hints: [String] = []
+        for file in t.unconfirmedCreates {
+            hints.append("the create for \(file) got no answer: a run may exist that helios cannot name ('helios runs' lists it)")
+        }
+        let waiting = t.pending.filter(\.uploaded).map(\.runId)
+        let unsent = t.pending.filter { !$0.uploaded }.map(\.runId)
+        for id in unsent { hints.append("run \(id) is journaled with its upload URL; its recording is not confirmed yet") }
+        let resumable = t.notStarted > 0 || !unsent.isEmpty || !t.unconfirmedCreates.isEmpty
+            || t.failures.contains { $0.runId != nil && $0.cause != .journal }
+        // One command that carries everything on without a second paid run: the same command
+        // as a resume when recordings are left to send, else a poll of what is running.
+        var resume: String?
+        if let resumeHint, resumable {
+            resume = resumeHint
+        } else if !waiting.isEmpty || !unsent.isEmpty {
+            let ids = waiting + unsent
+            resume = "helios poll " + (ids.count <= 8 ? ids.joined(separator: " ") : "--pending")
+        }
+        let ids = t.pending.map(\.runId)
+        let what = ids.isEmpty ? "no run was left pending" : ids.count == 1 ? "run \(ids[0]) is journaled" : "\(ids.count) runs are journaled"
+        let failure: CLIFailure
+        switch code {
+        case .interrupted:
+            let why = stopped == .brokenPipe ? "stopped: standard output was closed" : "interrupted"
+            failure = CLIFailure(.interrupted, "\(why); \(what)", runId: ids.last, hints: hints, resume: resume)
+        case .timedOut:
+            failure = CLIFailure(.timedOut, "gave up waiting after \(ValidationText.seconds(timeout)); \(what) and still running", runId: ids.last,
+                                 hints: ["the runs go on"] + hints, resume: resume)
+        default:
+            for hint in hints { session.note(hint) }
+            if let resume { output.err(global.json ? JSONLine.encode(["resume": resume]) : "resume with: \(resume)\n") }
+            return code
+        }
+        failure.report(to: output, json: global.json)
+        return code
     }
 
-    /// This very command line, for the resume hint (the journal makes a rerun a resume).
-    private func resumeCommand() -> String? {
-        guard !session.context.arguments.isEmpty else { return nil }
-        return (["helios"] + session.context.arguments.map(Self.shellQuoted)).joined(separator: " ")
+    /// This very command line, made a resume: `--resume` for named files (a manifest resumes
+    /// by itself), and never `--force`, which would pay for every recording again.
+    private func resumeCommand(manifest: Bool) -> String? {
+        var args = session.context.arguments
+        guard !args.isEmpty else { return nil }
+        let end = args.firstIndex(of: "--") ?? args.count
+        args = args.enumerated().filter { $0.offset >= end || $0.element != "--force" }.map(\.element)
+        if !manifest, !args.prefix(end).contains("--resume"),
+           let command = args.firstIndex(where: { $0 == "submit" || $0 == "upload" }) {
+            args.insert("--resume", at: command + 1)
+        }
+        return (["helios"] + args.map(Self.shellQuoted)).joined(separator: " ")
     }
 
     static func shellQuoted(_ word: String) -> String {
         let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@+%".contains($0) }
         return plain && !word.isEmpty ? word : "'" + word.replacing("'", with: "'\\''") + "'"
     }
-
-    static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-    }
-
-    /// Digest of the create request without its label, so a resumed batch recognises the same
-    /// recording with the same user fields even when the label was a random default.
-    static func digest(_ request: CreateRunRequest) -> String {
-        var copy = request
-        copy.user.userLabel = ""
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return SHA256.hexDigest(of: (try? encoder.encode(copy)) ?? Data())
-    }
 }
 
 extension ExitCode: Comparable {
     /// The more specific failure wins when several runs end differently.
     public static func < (a: ExitCode, b: ExitCode) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// One client per base URL, made on first use.
+private final class ClientCache: @unchecked Sendable {
+    private let lock = Lock()
+    private var clients: [String: APIClient] = [:]
+    func client(_ baseURL: String, make: () -> APIClient) -> APIClient {
+        lock.withLock {
+            if let c = clients[baseURL] { return c }
+            let c = make()
+            clients[baseURL] = c
+            return c
+        }
+    }
 }
 
 /// The speech pass's report, written on its thread before `join()` and read after it.

@@ -8,6 +8,8 @@ struct Session: Sendable {
     let context: CLIContext
     let output: Output
     let journal: Journal
+    let uploads: UploadURLStore
+    let locks: RunLocks
     let stderrPalette: Palette
     let stdoutPalette: Palette
     /// Shared by every client of this command, so a 429 slows all its workers down.
@@ -17,7 +19,10 @@ struct Session: Sendable {
         self.global = global
         self.context = context
         self.output = output
-        journal = Journal(path: Journal.defaultPath(environment: context.environment))
+        let path = Journal.defaultPath(environment: context.environment)
+        journal = Journal(path: path, beforeEffect: context.beforeStateWrite)
+        uploads = UploadURLStore(besideJournal: path, beforeEffect: context.beforeStateWrite)
+        locks = RunLocks(besideJournal: path)
         stderrPalette = Palette(mode: global.color, isTerminal: context.stderrIsTerminal, environment: context.environment)
         stdoutPalette = Palette(mode: global.color, isTerminal: context.stdoutIsTerminal, environment: context.environment)
     }
@@ -85,13 +90,32 @@ struct Session: Sendable {
         let log: (@Sendable (String) -> Void)? = global.verbose
             ? { @Sendable line in output.err(Redaction.text(line, secrets: [apiKey]) + "\n") }
             : nil
-        let base = CurlTransport(version: HeliosVersion.string, log: log)
+        let base: any HTTPTransport = context.transport ?? CurlTransport(version: HeliosVersion.string, log: log)
         let quiet = global.quiet
         let onRetry: @Sendable (RetryNotice) -> Void = { notice in
             guard !quiet else { return }
             output.err("retrying in \(Formatting.fixed(notice.delay, 1))s after \(notice.reason) (attempt \(notice.attempt))\n")
         }
-        let transport = RetryingTransport(GatedTransport(base, gate: gate), onRetry: onRetry)
-        return APIClient(baseURL: baseURL, apiKey: apiKey, transport: transport, shouldAbort: { Interrupt.requested })
+        let transport = RetryingTransport(GatedTransport(base, gate: gate), sleep: context.sleep, now: context.now, onRetry: onRetry)
+        let cancellation = context.cancellation
+        return APIClient(baseURL: baseURL, apiKey: apiKey, transport: transport, shouldAbort: { cancellation.isRequested })
+    }
+
+    /// Stops at once when the command has been asked to stop (the local check's loop).
+    func checkCancelled(_ what: String) throws {
+        if context.cancellation.isRequested {
+            throw CLIFailure(.interrupted, "interrupted \(what)")
+        }
+    }
+
+    /// A command that will create runs first makes sure it can record them: nothing is paid for
+    /// that the journal could not hold.
+    func checkJournalWritable() throws {
+        do {
+            try journal.checkWritable()
+        } catch {
+            throw CLIFailure(.usage, "cannot write the journal \(journal.path): \(error.reason); set HELIOS_STATE_DIR to a writable directory",
+                             hints: ["nothing was sent"])
+        }
     }
 }

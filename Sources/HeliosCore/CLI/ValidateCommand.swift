@@ -12,6 +12,11 @@ struct ValidateCommand {
         let palette = Palette(mode: global.color, isTerminal: context.stdoutIsTerminal, environment: context.environment)
         var allOK = true
         for file in files {
+            // Ctrl-C between files: a list of 2,000 stops within one file's check.
+            if context.cancellation.isRequested {
+                CLIFailure(.interrupted, "interrupted during the local check").report(to: output, json: global.json)
+                return .interrupted
+            }
             let report = RecordingValidator.validate(path: file)
             allOK = allOK && report.ok
             output.out(global.json ? JSONLine.encode(report) : ValidationText.line(report, palette: palette))

@@ -74,7 +74,7 @@ public struct CurlTransport: HTTPTransport {
         switch request.body {
         case .none: break
         case .data(let data): log("> (body: \(data.count) bytes)")
-        case .file(_, let size, _): log("> (body: file, \(size) bytes)")
+        case .file(_, let size, _, _): log("> (body: file, \(size) bytes)")
         }
     }
 
@@ -84,7 +84,7 @@ public struct CurlTransport: HTTPTransport {
         case .connectionLost(let m): return .connectionLost(Redaction.text(m, secrets: secrets))
         case .timedOut(let m): return .timedOut(Redaction.text(m, secrets: secrets))
         case .other(let code, let m): return .other(code: code, message: Redaction.text(m, secrets: secrets))
-        case .aborted, .withheld, .fileUnreadable: return error
+        case .aborted, .withheld, .fileUnreadable, .fileChanged: return error
         }
     }
 }
@@ -182,8 +182,8 @@ final class CurlExchange {
             try check(code, "CURLOPT_COPYPOSTFIELDS")
             uploadTotal = Int64(data.count)
             if method != "POST" { try set(CURLOPT_CUSTOMREQUEST, method) }
-        case .file(let path, let size, let hold):
-            let source = try FileUploadSource(path: path, size: size)
+        case .file(let path, let size, let hold, let sha256):
+            let source = try FileUploadSource(path: path, size: size, expectedSHA256: sha256)
             upload = source
             uploadHold = hold
             uploadTotal = size

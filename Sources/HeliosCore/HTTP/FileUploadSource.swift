@@ -8,9 +8,12 @@ final class FileUploadSource {
     let size: Int64
     private(set) var offset: Int64 = 0
     private let fd: Int32
+    /// The digest the bytes must have, and the hash of what was read so far (from offset 0).
+    private let expectedSHA256: String?
+    private var hasher = SHA256()
 
     /// Opens the file and checks it still has the size the caller declared (and signed for).
-    init(path: String, size: Int64) throws(TransportError) {
+    init(path: String, size: Int64, expectedSHA256: String? = nil) throws(TransportError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw .fileUnreadable(path: path, reason: Self.errnoText())
@@ -32,6 +35,7 @@ final class FileUploadSource {
         self.path = path
         self.size = size
         self.fd = fd
+        self.expectedSHA256 = expectedSHA256?.lowercased()
     }
 
     deinit { close(fd) }
@@ -50,6 +54,14 @@ final class FileUploadSource {
             if n == 0 {
                 throw .fileUnreadable(path: path, reason: "file ended after \(offset) of \(size) bytes")
             }
+            if expectedSHA256 != nil {
+                hasher.update(UnsafeRawBufferPointer(start: base, count: n))
+                // The read that holds the last bytes hands them over only if everything hashes
+                // to the checked digest; otherwise the body stays short and storage drops it.
+                if offset + Int64(n) == size, SHA256.hex(hasher.finalize()) != expectedSHA256 {
+                    throw .fileChanged(path: path)
+                }
+            }
             offset += Int64(n)
             return n
         }
@@ -61,6 +73,19 @@ final class FileUploadSource {
             return false
         }
         offset = newOffset
+        if expectedSHA256 != nil {
+            // The hash covers [0, offset): re-read the prefix a rewind skips (curl only rewinds to 0 in practice).
+            hasher = SHA256()
+            var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+            var at: Int64 = 0
+            while at < newOffset {
+                let want = Int(min(Int64(buffer.count), newOffset - at))
+                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(at)) }
+                guard n > 0 else { return false }
+                buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                at += Int64(n)
+            }
+        }
         return true
     }
 

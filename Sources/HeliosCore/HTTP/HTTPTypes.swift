@@ -8,8 +8,10 @@ public struct HTTPRequest: Sendable {
         case none
         case data(Data)
         /// Streamed from disk as a sized body (`Content-Length`, never chunked). With a `hold`,
-        /// the last bytes wait for its decision (see `UploadHold`).
-        case file(path: String, size: Int64, hold: UploadHold? = nil)
+        /// the last bytes wait for its decision (see `UploadHold`). With a `sha256`, the bytes are
+        /// hashed as they are sent and the last ones go only if the digest matches: what is
+        /// stored is exactly what was checked, or nothing.
+        case file(path: String, size: Int64, hold: UploadHold? = nil, sha256: String? = nil)
     }
 
     public var method: String
@@ -62,6 +64,9 @@ public enum TransportError: Error, Sendable, Equatable {
     /// An `UploadHold` withheld the body's last bytes: the server got an incomplete body.
     case withheld
     case fileUnreadable(path: String, reason: String)
+    /// The file's bytes no longer hash to the digest it was checked with; the last bytes were
+    /// withheld, so storage discards the body.
+    case fileChanged(path: String)
     case other(code: Int, message: String)
 }
 
@@ -94,6 +99,7 @@ extension TransportError: CustomStringConvertible {
         case .aborted: return "aborted"
         case .withheld: return "the upload was stopped before its last bytes"
         case .fileUnreadable(let path, let reason): return "cannot read \(path): \(reason)"
+        case .fileChanged(let path): return "\(path) changed after it was checked"
         case .other(let code, let m): return "transfer failed (curl \(code)): \(m)"
         }
     }

@@ -57,11 +57,16 @@ public struct RetryingTransport: HTTPTransport {
 
     /// Sends with an explicit idempotency. After the last attempt, a retryable status (e.g. 503) is
     /// returned as the response and a transport error is thrown, for the caller to report.
+    /// `shouldAbort` ends a transfer in flight; `waitAbort` (default: the same) ends a wait
+    /// between attempts. They differ for a create POST: one Ctrl-C must not cut off an answer
+    /// that may carry a paid run's id, but need not wait out a backoff before a resend.
     public func send(
         _ request: HTTPRequest, kind: RequestKind, options: TransportOptions,
         progress: (@Sendable (UploadProgress) -> Void)? = nil,
-        shouldAbort: (@Sendable () -> Bool)? = nil
+        shouldAbort: (@Sendable () -> Bool)? = nil,
+        waitAbort: (@Sendable () -> Bool)? = nil
     ) throws(TransportError) -> HTTPResponse {
+        let waitAbort = waitAbort ?? shouldAbort
         let started = now()
         var attempt = 1
         var previousDelay = 0.0
@@ -81,8 +86,9 @@ public struct RetryingTransport: HTTPTransport {
                 case .failure(let error): throw error
                 }
             }
+            if let waitAbort, waitAbort() { throw .aborted }
             onRetry?(RetryNotice(attempt: attempt, delay: delay, reason: Self.reason(outcome)))
-            guard sleep(delay, shouldAbort) else { throw .aborted }
+            guard sleep(delay, waitAbort) else { throw .aborted }
             previousDelay = delay
             attempt += 1
         }

@@ -1,3 +1,4 @@
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,7 +49,16 @@ enum Text {
 
     /// `2026-11-25T07:05:09Z` for `secondsFromNow` seconds from now, in UTC.
     static func iso8601UTC(secondsFromNow: Int = 0) -> String {
-        var t = time(nil) + secondsFromNow
+        iso8601UTC(epoch: time(nil) + secondsFromNow)
+    }
+
+    static func iso8601UTC(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970
+        return iso8601UTC(epoch: seconds.isFinite ? Int(max(0, min(seconds, 253_402_300_799))) : 0)
+    }
+
+    private static func iso8601UTC(epoch: Int) -> String {
+        var t = epoch
         var parts = tm()
         gmtime_r(&t, &parts)
         let z = Formatting.zeroPadded

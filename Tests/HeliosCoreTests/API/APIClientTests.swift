@@ -199,8 +199,8 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
     @Test func postThatNeverConnectsEndsAsNetworkAfterEveryAttempt() {
         let fake = FakeTransport([.failure(.couldNotConnect("connection refused"))])
         let error = apiError { try client(fake).createRun(request) }
-        guard case .network = error else {
-            Issue.record("expected .network, got \(String(describing: error))")
+        guard case .couldNotConnect = error else {
+            Issue.record("expected .couldNotConnect, got \(String(describing: error))")
             return
         }
         #expect(fake.requests.count == policy.maxAttempts)
@@ -345,7 +345,7 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
         #expect(sent.values(of: "Content-Type") == ["audio/wav"])
         #expect(sent.values(of: "x-api-key") == [])
         #expect(!sent.headers.contains { $0.value.contains(key) })
-        guard case .file(let path, let size, _) = sent.body else {
+        guard case .file(let path, let size, _, _) = sent.body else {
             Issue.record("the upload body is not streamed from the file: \(sent.body)")
             return
         }
@@ -385,13 +385,11 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
         let body = "<Error>\n<Code>InvalidArgument</Code>\n<URL>\(uploadURL)</URL>\n</Error>"
         let fake = FakeTransport([status(400, body)])
         let error = apiError { try client(fake).upload(path: "/a.wav", size: 10, to: uploadURL, contentType: "audio/wav", progress: nil) }
-        guard case .refused(400, let messages) = error else {
-            Issue.record("expected .refused(400, …), got \(String(describing: error))")
-            return
-        }
-        #expect(messages.count == 1)
-        #expect(messages.allSatisfy { !$0.contains("\n") && !$0.contains("abc123") })
-        #expect(messages.first?.contains("InvalidArgument") == true)
+        // Storage's own code, not "the API refused", and nothing of the signed URL.
+        #expect(error == .storageRefused(status: 400, code: "InvalidArgument"))
+        #expect(error?.exitCode == .apiRefused)
+        #expect(error?.message.contains("storage refused the upload (HTTP 400, InvalidArgument)") == true)
+        #expect(error?.message.contains("abc123") == false)
     }
 
     @Test func abortedUpload() {

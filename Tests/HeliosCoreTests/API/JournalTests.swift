@@ -16,9 +16,12 @@ private func permissions(_ path: String) throws -> Int {
     return try #require((attributes[.posixPermissions] as? NSNumber)?.intValue)
 }
 
+/// An entry in the state a 0.1.0 `status` string named (`CREATED`, `RUNNING`, `COMPLETE_OK`, …).
 private func entry(_ id: String, _ status: String, time: String = "2025-03-14T09:12:03Z") -> JournalEntry {
-    JournalEntry(runId: id, time: time, baseURL: "http://127.0.0.1:8080", file: "/rec/\(id).wav", bytes: 1_105_978,
-                 sha256: String(repeating: "ab", count: 32), userLabel: "user-\(id)", status: status, requestDigest: "d-\(id)")
+    let (state, apiStatus) = JournalEntry.state(legacyStatus: status)
+    return JournalEntry(runId: id, time: time, baseURL: "http://127.0.0.1:8080", file: "/rec/\(id).wav", bytes: 1_105_978,
+                        sha256: String(repeating: "ab", count: 32), userLabel: "user-\(id)", state: state, apiStatus: apiStatus,
+                        requestDigest: "d-\(id)")
 }
 
 private func appendRaw(_ text: String, to path: String) throws {
@@ -167,7 +170,7 @@ private func appendRaw(_ text: String, to path: String) throws {
         #expect(Set(decoded.map(\.runId)).count == writers * perWriter)
         // Each writer's own entries stay in the order it wrote them.
         for writer in 0..<writers {
-            let mine = decoded.map(\.runId).filter { $0.hasPrefix("w\(writer)-") }
+            let mine = decoded.compactMap(\.runId).filter { $0.hasPrefix("w\(writer)-") }
             #expect(mine == (0..<perWriter).map { "w\(writer)-\($0)" })
         }
         var warnings: [String] = []
@@ -194,10 +197,13 @@ private func appendRaw(_ text: String, to path: String) throws {
     /// and the upload URL (its signature is a credential) must never be among them.
     @Test func fieldsAreExactlyTheDocumentedOnes() throws {
         let expected: Set<String> = [
-            "runId", "time", "baseURL", "file", "bytes", "sha256", "userLabel", "status", "requestDigest",
-            "uploadURLExpiresAt", "errorCode", "replacedBy", "run",
+            "intent", "runId", "time", "baseURL", "file", "bytes", "sha256", "userLabel", "line", "state", "apiStatus",
+            "requestDigest", "uploadURLExpiresAt", "contentType", "errorCode", "replacedBy", "run",
         ]
-        var e = entry("r1", "ABANDONED")
+        var e = entry("r1", "COMPLETE_OK")
+        e.intent = "7d1c5f0e-1111-4222-8333-944455556666"
+        e.line = 7
+        e.contentType = "audio/wav"
         e.uploadURLExpiresAt = "2025-03-14T10:12:03Z"
         e.errorCode = "ERR_INTERNAL"
         e.replacedBy = "r2"
@@ -224,6 +230,47 @@ private func appendRaw(_ text: String, to path: String) throws {
     ])
     func pending(status: String, isPending: Bool) {
         #expect(entry("r1", status).isPending == isPending)
+    }
+
+    @Test func journalOf010IsReadWithItsStatusesMapped() throws {
+        let tmp = TempDir()
+        defer { tmp.cleanUp() }
+        try FileManager.default.createDirectory(atPath: tmp.path, withIntermediateDirectories: true)
+        let lines = [#"{"runId":"r1","time":"t","baseURL":"b","status":"CREATED"}"#,
+                     #"{"runId":"r2","time":"t","baseURL":"b","status":"RUNNING"}"#,
+                     #"{"runId":"r3","time":"t","baseURL":"b","status":"COMPLETE_ERROR"}"#]
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: tmp.path + "/runs.jsonl"))
+        let latest = try Journal(path: tmp.path + "/runs.jsonl").latest()
+        #expect(latest.map(\.state) == [.created, .uploaded, .finished])
+        #expect(latest.map(\.status) == ["CREATED", "RUNNING", "COMPLETE_ERROR"])
+    }
+
+    @Test func createIntentAndItsRunAreOneItem() throws {
+        let tmp = TempDir()
+        defer { tmp.cleanUp() }
+        let journal = Journal(path: tmp.path + "/runs.jsonl")
+        var e = JournalEntry(intent: "7d1c5f0e-1111-4222-8333-944455556666", runId: nil, baseURL: "b", state: .creating)
+        try journal.append(e)
+        #expect(try journal.latest().map(\.status) == ["CREATING"])
+        e.runId = "3f2b8c1e-6a4d-4e7b-9c0a-1d2e3f4a5b6c"
+        e.state = .created
+        try journal.append(e)
+        let latest = try journal.latest()
+        #expect(latest.count == 1)
+        #expect(latest.first?.runId == e.runId)
+        #expect(latest.first?.isPending == true)
+    }
+
+    @Test func symlinkAtTheJournalPathIsRefusedNotFollowed() throws {
+        let tmp = TempDir()
+        defer { tmp.cleanUp() }
+        try FileManager.default.createDirectory(atPath: tmp.path, withIntermediateDirectories: true)
+        let target = tmp.path + "/elsewhere"
+        #expect(FileManager.default.createFile(atPath: target, contents: Data(), attributes: [.posixPermissions: 0o644]))
+        try FileManager.default.createSymbolicLink(atPath: tmp.path + "/runs.jsonl", withDestinationPath: target)
+        #expect(throws: JournalError.self) { try Journal(path: tmp.path + "/runs.jsonl").append(entry("r1", "CREATED")) }
+        #expect(try permissions(target) == 0o644)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: target)).isEmpty)
     }
 
     @Test func unwritableLocationIsAJournalError() throws {

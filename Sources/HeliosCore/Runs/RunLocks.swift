@@ -1,0 +1,60 @@
+import FoundationEssentials
+import Glibc
+
+/// One helios process at a time per manifest and per recording: an exclusive `flock` on a file
+/// under `locks/` in the state directory, holding the owner's pid. The kernel drops the lock when
+/// the process ends, however it ends, so a killed run never leaves a stale lock behind.
+public final class RunLocks: @unchecked Sendable {
+    public enum Failure: Error, Sendable, Equatable {
+        case held(what: String, pid: Int32?)
+        case cannotLock(path: String, reason: String)
+    }
+
+    public let directory: String
+    private var held: [Int32] = []
+    private let lock = Lock()
+
+    public init(besideJournal journalPath: String) {
+        directory = Text.deletingLastPathComponent(journalPath) + "/locks"
+    }
+
+    deinit { for fd in held { close(fd) } }
+
+    /// Takes the lock for `key` (any string; hashed into a file name) or fails at once, naming
+    /// the pid that has it. `what` names the thing for the message.
+    public func acquire(key: String, what: String) throws(Failure) {
+        do {
+            try PrivateFiles.makeDirectory(directory)
+        } catch {
+            throw .cannotLock(path: directory, reason: "\(error)")
+        }
+        let path = directory + "/" + String(SHA256.hexDigest(of: Data(key.utf8)).prefix(32)) + ".lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .cannotLock(path: path, reason: String(cString: strerror(errno))) }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            let pid = Self.pid(in: fd)
+            close(fd)
+            throw .held(what: what, pid: pid)
+        }
+        let text = "\(getpid())\n"
+        ftruncate(fd, 0)
+        _ = pwrite(fd, text, text.utf8.count, 0)
+        lock.withLock { held.append(fd) }
+    }
+
+    /// Gives every lock back (also done by the kernel at exit).
+    public func releaseAll() {
+        lock.withLock {
+            for fd in held { close(fd) }
+            held.removeAll()
+        }
+    }
+
+    private static func pid(in fd: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let n = pread(fd, &buffer, 15, 0)
+        guard n > 0 else { return nil }
+        return Int32(Text.trimmed(String(decoding: buffer[0..<n], as: UTF8.self)))
+    }
+}
