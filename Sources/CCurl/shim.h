@@ -25,6 +25,39 @@ static inline CURLcode helios_curl_getinfo_off(CURL *h, CURLINFO i, curl_off_t *
 static inline CURLcode helios_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode helios_curl_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
 
+/* curl_easy_perform through a private multi handle, so the wait for the network wakes every
+   poll_ms to ask should_stop(ctx): an interruption takes effect within that even while the
+   server sends nothing (curl's progress callback can go a whole second between calls then).
+   *stopped is set when should_stop ended the transfer. */
+typedef int (*helios_curl_stop_cb)(void *ctx);
+static inline CURLcode helios_curl_perform_polling(CURL *easy, int poll_ms, helios_curl_stop_cb should_stop, void *ctx, int *stopped) {
+    *stopped = 0;
+    CURLM *multi = curl_multi_init();
+    if (!multi) return curl_easy_perform(easy);
+    if (curl_multi_add_handle(multi, easy) != CURLM_OK) {
+        curl_multi_cleanup(multi);
+        return curl_easy_perform(easy);
+    }
+    CURLcode result = CURLE_OK;
+    int running = 1;
+    while (running) {
+        if (curl_multi_perform(multi, &running) != CURLM_OK) { result = CURLE_FAILED_INIT; break; }
+        if (!running) break;
+        if (should_stop(ctx)) { *stopped = 1; result = CURLE_ABORTED_BY_CALLBACK; break; }
+        if (curl_multi_poll(multi, NULL, 0, poll_ms, NULL) != CURLM_OK) { result = CURLE_FAILED_INIT; break; }
+    }
+    if (!*stopped && result == CURLE_OK) {
+        int left = 0;
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(multi, &left))) {
+            if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) result = msg->data.result;
+        }
+    }
+    curl_multi_remove_handle(multi, easy);
+    curl_multi_cleanup(multi);
+    return result;
+}
+
 static const size_t HELIOS_CURL_READFUNC_ABORT = CURL_READFUNC_ABORT;
 static const int HELIOS_CURL_SEEKFUNC_OK = CURL_SEEKFUNC_OK;
 static const int HELIOS_CURL_SEEKFUNC_FAIL = CURL_SEEKFUNC_FAIL;

@@ -240,7 +240,9 @@ final class CurlExchange {
     // MARK: Perform
 
     func perform() -> Result<HTTPResponse, TransportError> {
-        let code = curl_easy_perform(handle)
+        var stopped: Int32 = 0
+        let code = helios_curl_perform_polling(handle, 100, curlShouldStop, context, &stopped)
+        if stopped != 0 { abortedByUser = true }
         if let callbackError { return .failure(callbackError) }
         if abortedByUser { return .failure(.aborted) }
         guard code == CURLE_OK else { return .failure(classify(code)) }
@@ -390,6 +392,11 @@ private let curlRead: helios_curl_data_cb = { ptr, size, nmemb, userdata in
 private let curlSeek: helios_curl_seek_cb = { userdata, offset, origin in
     guard let target = exchange(userdata) else { return HELIOS_CURL_SEEKFUNC_FAIL }
     return target.seekBody(to: offset, origin: origin)
+}
+
+private let curlShouldStop: helios_curl_stop_cb = { userdata in
+    guard let target = exchange(userdata) else { return 1 }
+    return target.shouldAbort?() == true ? 1 : 0
 }
 
 private let curlXferInfo: helios_curl_xferinfo_cb = { userdata, _, _, _, ulnow in

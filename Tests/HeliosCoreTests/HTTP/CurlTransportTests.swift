@@ -237,6 +237,26 @@ typealias Request = HeliosCore.HTTPRequest
         #expect(Date().timeIntervalSince(started) < 3)
     }
 
+    /// A server that says nothing: curl's progress callback may wait a second between calls, so
+    /// the transfer loop itself polls the stop request (`helios_curl_perform_polling`).
+    @Test func shouldAbortEndsAWaitForASilentServer() async throws {
+        let server = try await LoopbackServer { _, _ in
+            try await Task.sleep(for: .seconds(5))
+            return .init(statusCode: .ok)
+        }
+        defer { Task { await server.stop() } }
+        let started = Date()
+        let result = await blocking {
+            try CurlTransport().send(.get(server.baseURL + "/silent"), options: .quick(total: 30), progress: nil,
+                                     shouldAbort: { Date().timeIntervalSince(started) > 0.2 })
+        }
+        guard case .failure(.aborted) = result else {
+            Issue.record("expected aborted, got \(result)")
+            return
+        }
+        #expect(Date().timeIntervalSince(started) < 4, "stopped long before the answer")
+    }
+
     @Test func oversizedResponseBodyIsAnError() async throws {
         let server = try await LoopbackServer { _, _ in .init(statusCode: .ok, body: Data(count: 4096)) }
         defer { Task { await server.stop() } }
