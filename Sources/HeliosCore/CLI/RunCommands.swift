@@ -246,7 +246,10 @@ struct RunCommands {
         var reports: [ValidationReport] = []
         for file in files {
             try session.checkCancelled("during the local check; nothing was sent")
-            reports.append(RecordingValidator.validate(path: file))
+            let staged = RecordingValidator.stage(path: file)
+            // A length the header already rejects needs no speech pass (an hour-long file would
+            // take seconds to decode, and Ctrl-C waits for it), unless it is to be sent anyway.
+            reports.append(staged.header.ok || skipValidation ? staged.finish() : staged.header)
         }
         return try prepared(reports, contentType: contentType, skipValidation: skipValidation, digest: digest)
     }
