@@ -43,9 +43,10 @@ final class RunHarness: @unchecked Sendable {
 
     static let userArgs = ["--dob", "1990-08", "--sex", "female"]
 
-    /// Starts helios, waits until `ready` holds (or 30 s pass), sends SIGINT, and returns what it
-    /// printed and how it exited. Pipes are drained while it runs, so it can never block on them.
-    func interrupt(_ args: [String], when ready: () -> Bool) throws -> CommandResult {
+    /// Starts helios, waits until `ready` holds (or 30 s pass), sends `signal` (SIGINT unless
+    /// told), and returns what it printed and how it exited. Pipes are drained while it runs, so
+    /// it can never block on them.
+    func interrupt(_ args: [String], signal: Int32 = SIGINT, when ready: () -> Bool) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestPaths.binDir + "/helios")
         process.arguments = args
@@ -67,7 +68,7 @@ final class RunHarness: @unchecked Sendable {
         }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline, !ready() { Thread.sleep(forTimeInterval: 0.05) }
-        kill(process.processIdentifier, SIGINT)
+        kill(process.processIdentifier, signal)
         process.waitUntilExit()
         group.wait()
         return CommandResult(status: process.terminationStatus, stdout: drained.text(isOut: true), stderr: drained.text(isOut: false))
