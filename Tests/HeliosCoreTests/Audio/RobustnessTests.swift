@@ -163,7 +163,10 @@ func corruptedRecordingsNeverCrash() throws {
                 bytes[Int(random.next() % UInt64(span))] = UInt8(truncatingIfNeeded: random.next())
             }
             let path = AudioScratch.write("fuzz-\(round)-" + (source as NSString).lastPathComponent, bytes)
-            let report = RecordingValidator.validate(path: path)
+            // The header pass every round; the speech pass (which decodes every sample, and made
+            // this the suite's slowest test) on every 12th, so damage to the audio is still decoded.
+            let staged = RecordingValidator.stage(path: path)
+            let report = round % 12 == 0 ? staged.finish() : staged.header
             if let d = report.audio?.durationSeconds { #expect(d.isFinite && d >= 0, "\(path): \(d)") }
             if report.ok {
                 let d = report.audio?.durationSeconds ?? -1
