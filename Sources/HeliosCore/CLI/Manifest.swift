@@ -4,42 +4,22 @@ import Glibc
 /// One recording of a `--manifest`, with its user fields checked by the same `ValueRules` as the
 /// command line and the command line's run options already filled in where the row left a gap.
 public struct ManifestRow: Sendable, Equatable {
-    /// The row's person and context, as one value.
-    public var person: Person {
-        Person(userLabel: userLabel, dateOfBirth: dateOfBirth, birthSex: birthSex, language: language, accent: accent,
-               sleepTime: sleepTime, wakeTime: wakeTime, recordingTime: recordingTime, tags: tags)
-    }
-
     /// The physical line the row starts on (the CSV header is line 1).
     public var line: Int
     /// Relative paths are resolved against the manifest's directory; absolute ones are kept.
     public var file: String
-    /// `nil`: the row gave none, and the command line's `--user-label` never stands in for it (it
-    /// would make every row the same person), so the caller gives each such row a fresh UUID.
-    public var userLabel: String?
-    public var dateOfBirth: String
-    public var birthSex: ValueRules.BirthSex
-    public var language: String
-    public var accent: String?
-    public var sleepTime: String?
-    public var wakeTime: String?
-    public var recordingTime: String?
-    public var tags: [ValueRules.Tag]
+    /// The row's person and context. A `nil` user label: the row gave none, and the command
+    /// line's `--user-label` never stands in for it (it would make every row the same person),
+    /// so the caller gives each such row a fresh UUID.
+    public var person: Person
 
     public init(line: Int, file: String, userLabel: String? = nil, dateOfBirth: String, birthSex: ValueRules.BirthSex,
                 language: String = "en-GB", accent: String? = nil, sleepTime: String? = nil, wakeTime: String? = nil,
                 recordingTime: String? = nil, tags: [ValueRules.Tag] = []) {
         self.line = line
         self.file = file
-        self.userLabel = userLabel
-        self.dateOfBirth = dateOfBirth
-        self.birthSex = birthSex
-        self.language = language
-        self.accent = accent
-        self.sleepTime = sleepTime
-        self.wakeTime = wakeTime
-        self.recordingTime = recordingTime
-        self.tags = tags
+        person = Person(userLabel: userLabel, dateOfBirth: dateOfBirth, birthSex: birthSex, language: language, accent: accent,
+                        sleepTime: sleepTime, wakeTime: wakeTime, recordingTime: recordingTime, tags: tags)
     }
 }
 
@@ -88,7 +68,7 @@ public enum Manifest {
             case .success(let r): row = r
             case .failure(let f): throw fail(entry.line, f.rule)
             }
-            let key = DuplicateKey(file: row.file, userLabel: row.userLabel, dateOfBirth: row.dateOfBirth, birthSex: row.birthSex)
+            let key = DuplicateKey(file: row.file, userLabel: row.person.userLabel, dateOfBirth: row.person.dateOfBirth, birthSex: row.person.birthSex)
             if let first = seen[key] {
                 throw fail(entry.line, "'\(entry.values[.file]?.value ?? row.file)' is already on line \(first) with the same user fields; it would be submitted twice")
             }
