@@ -56,16 +56,20 @@ struct RunCommands {
         var unfinished: [String] = []
         var reused = 0
         var identities = Set<String>()
+        var locked = Set<String>()
         for (submission, recording) in zip(submissions, recordings) {
             var request = CreateRunRequest(person: submission.person, userLabel: submission.person.userLabel ?? UUID().uuidString.lowercased(),
                                            deletion: o.deletion)
             let digest = RunLifecycle.digest(request)
+            // The journal's identity of a recording: its bytes, the user fields and the endpoint.
             let identity = (recording.audio.sha256 ?? "") + " " + digest + " " + baseURL
-            guard identities.insert(identity).inserted || submission.person.userLabel == nil else {
+            guard identities.insert(identity + " " + (submission.person.userLabel ?? "")).inserted else {
                 throw CLIFailure(.usage, "\(submission.file) is the same recording for the same person as an earlier one; it would be paid for twice",
                                  hints: ["nothing was sent"])
             }
-            try lock(key: "recording:" + identity, what: recording.path)
+            if locked.insert(identity).inserted {
+                try lock(key: "recording:" + identity, what: recording.path)
+            }
             var job = RunJob(submission: submission, recording: recording, request: request, baseURL: baseURL, start: .create)
             let previous = known.last {
                 $0.sha256 == recording.audio.sha256 && $0.requestDigest == digest && $0.baseURL == baseURL

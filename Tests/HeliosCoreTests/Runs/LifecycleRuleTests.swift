@@ -188,6 +188,16 @@ import HeliosTestSupport
         #expect(world.server.requests.isEmpty)
     }
 
+    @Test func theSameRecordingUnderTwoNamesForTheSamePersonIsRefused() throws {
+        let (world, files) = try Self.world()
+        let copy = world.dir + "/copy.ogg"
+        try FileManager.default.copyItem(atPath: files[0], toPath: copy)
+        let r = world.run(["submit", files[0], copy] + Self.person + Self.wait)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("same recording for the same person"))
+        #expect(world.server.requests.isEmpty)
+    }
+
     // MARK: one process at a time
 
     @Test func aSecondProcessOnTheSameManifestRefusesNamingTheFirst() throws {
