@@ -102,8 +102,10 @@ public struct APIClient: Sendable {
         let request = HTTPRequest(method: "POST", url: baseURL + "/v1/models/mental-wellness",
                                   headers: headers(json: true), body: .data(data))
         let response: HTTPResponse
+        var options = apiOptions
+        options.waitAbort = abortWait ?? shouldAbort
         do {
-            response = try transport.send(request, kind: .createRun, options: apiOptions,
+            response = try transport.send(request, kind: .createRun, options: options,
                                           shouldAbort: abortTransfer ?? shouldAbort, waitAbort: abortWait ?? shouldAbort)
         } catch {
             throw Self.map(error)

@@ -42,7 +42,7 @@ public struct GatedTransport: HTTPTransport {
         progress: (@Sendable (UploadProgress) -> Void)?,
         shouldAbort: (@Sendable () -> Bool)?
     ) throws(TransportError) -> HTTPResponse {
-        guard gate.wait(shouldAbort: shouldAbort) else { throw .aborted }
+        guard gate.wait(shouldAbort: options.waitAbort ?? shouldAbort) else { throw .aborted }
         let response = try base.send(request, options: options, progress: progress, shouldAbort: shouldAbort)
         if response.status == 429 {
             gate.hold(for: response.headers["retry-after"].flatMap { RetryPolicy.retryAfterSeconds($0, now: Date()) } ?? 1)

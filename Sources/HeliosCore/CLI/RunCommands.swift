@@ -43,6 +43,7 @@ struct RunCommands {
         let apiKey = try session.apiKey()
         try session.checkJournalWritable()
         defer { session.locks.releaseAll() }
+        RunLocks.raiseOpenFileLimit()
         if let manifest = o.manifest {
             try lock(key: "manifest:" + Self.realPath(manifest), what: "manifest \(manifest)")
         }
@@ -51,18 +52,15 @@ struct RunCommands {
         let recordings = try prepare(submissions.map(\.file), contentType: o.contentType, skipValidation: o.skipValidation)
         try session.checkCancelled("during the local check; nothing was sent")
 
-        let known = mode == .force ? [] : try session.journal.latest(warn: { session.warn($0) })
-        var jobs: [RunJob] = []
-        var unfinished: [String] = []
-        var reused = 0
+        // Every recording's lock first, then the journal: what it says is then ours alone.
         var identities = Set<String>()
         var locked = Set<String>()
+        var requests: [CreateRunRequest] = []
         for (submission, recording) in zip(submissions, recordings) {
-            var request = CreateRunRequest(person: submission.person, userLabel: submission.person.userLabel ?? UUID().uuidString.lowercased(),
+            let request = CreateRunRequest(person: submission.person, userLabel: submission.person.userLabel ?? UUID().uuidString.lowercased(),
                                            deletion: o.deletion)
-            let digest = RunLifecycle.digest(request)
             // The journal's identity of a recording: its bytes, the user fields and the endpoint.
-            let identity = (recording.audio.sha256 ?? "") + " " + digest + " " + baseURL
+            let identity = Self.identity(sha256: recording.audio.sha256, digest: RunLifecycle.digest(request), baseURL: baseURL)
             guard identities.insert(identity + " " + (submission.person.userLabel ?? "")).inserted else {
                 throw CLIFailure(.usage, "\(submission.file) is the same recording for the same person as an earlier one; it would be paid for twice",
                                  hints: ["nothing was sent"])
@@ -70,6 +68,16 @@ struct RunCommands {
             if locked.insert(identity).inserted {
                 try lock(key: "recording:" + identity, what: recording.path)
             }
+            requests.append(request)
+        }
+
+        let known = mode == .force ? [] : try session.journal.latest(warn: { session.warn($0) })
+        var jobs: [RunJob] = []
+        var unfinished: [String] = []
+        var reused = 0
+        for ((submission, recording), original) in zip(zip(submissions, recordings), requests) {
+            var request = original
+            let digest = RunLifecycle.digest(request)
             var job = RunJob(submission: submission, recording: recording, request: request, baseURL: baseURL, start: .create)
             let previous = known.last {
                 $0.sha256 == recording.audio.sha256 && $0.requestDigest == digest && $0.baseURL == baseURL
@@ -112,6 +120,10 @@ struct RunCommands {
         let session = session
         let cache = ClientCache()
         return { baseURL in cache.client(baseURL) { session.client(baseURL: baseURL, apiKey: apiKey) } }
+    }
+
+    static func identity(sha256: String?, digest: String, baseURL: String) -> String {
+        (sha256 ?? "") + " " + digest + " " + baseURL
     }
 
     private func lock(key: String, what: String) throws {
@@ -312,12 +324,14 @@ struct RunCommands {
         let baseURL = try session.baseURL()
         let apiKey = try session.apiKey()
         try session.checkJournalWritable()
-        let known = try session.journal.latest(warn: { session.warn($0) })
+        defer { session.locks.releaseAll() }
+        var known = try session.journal.latest(warn: { session.warn($0) })
         let ids = try runIds(o.ids, fromStdin: o.idsFromStdin)
         var targets: [JournalEntry] = []
         if o.pending {
             for entry in known where entry.isPending {
-                guard entry.runId != nil else {
+                // A create whose answer the journal never got, unless its kept URL names the run.
+                guard entry.runId != nil || session.uploads.load(intent: entry.intent) != nil else {
                     session.warn("the create for \(entry.file ?? "a recording") at \(entry.time) was never confirmed: a run may exist that helios cannot name")
                     continue
                 }
@@ -328,15 +342,31 @@ struct RunCommands {
             targets.append(known.last { $0.runId == id } ?? JournalEntry(runId: id, baseURL: baseURL, state: .uploaded))
         }
         var seen = Set<String>()
-        targets = targets.filter { seen.insert($0.runId ?? "").inserted }
+        targets = targets.filter { seen.insert($0.key).inserted }
         if targets.isEmpty {
             session.note("no pending runs in the journal")
             return .success
         }
+        // Sending a recording to its run's URL is the same work a `submit --resume` does: take
+        // the recording's lock, then read the journal again, so two processes never both send.
+        var sends = false
+        for entry in targets where Self.mayNeedUpload(entry) {
+            try checkJournaledHost(entry)
+            if let digest = entry.requestDigest {
+                try lock(key: "recording:" + Self.identity(sha256: entry.sha256, digest: digest, baseURL: entry.baseURL),
+                         what: entry.file ?? entry.runId ?? "a recording")
+            }
+            sends = true
+        }
+        if sends {
+            known = try session.journal.latest(warn: { session.warn($0) })
+            let current = Dictionary(known.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
+            targets = targets.map { current[$0.key] ?? $0 }
+        }
         var jobs: [RunJob] = []
         for entry in targets {
             try checkJournaledHost(entry)
-            if entry.state.mayStillReceiveUpload {
+            if Self.mayNeedUpload(entry) {
                 jobs.append(RunJob(recording: Self.journaledRecording(entry), baseURL: entry.baseURL, start: .resume(entry)))
             } else {
                 jobs.append(RunJob(baseURL: entry.baseURL, start: .wait(entry)))
@@ -345,6 +375,11 @@ struct RunCommands {
         let runner = BatchRunner(session: session, client: clients(apiKey: apiKey), wait: o.wait, noWait: false,
                                  concurrency: 16, jobs: jobs.count)
         return finish(runner.run(jobs), runner: runner, timeout: o.wait.timeout, resumeHint: nil)
+    }
+
+    /// A run whose recording may not have arrived (or a create whose kept URL names its run).
+    static func mayNeedUpload(_ entry: JournalEntry) -> Bool {
+        entry.state.mayStillReceiveUpload || entry.runId == nil
     }
 
     /// The journal is a file anyone could edit: its base URLs pass the same rule as the user's.
@@ -397,7 +432,11 @@ struct RunCommands {
     /// Records what `status` saw, so `runs` agrees with it.
     private func journalStatus(_ run: ModelRun, entry: JournalEntry?, baseURL: String) {
         var updated = entry ?? JournalEntry(runId: run.id, baseURL: baseURL, userLabel: run.userLabel, state: .uploaded)
+        // CREATED tells nothing new about a run of ours (the API may lag behind storage), and
+        // writing from this copy could only move a newer state backwards.
+        if entry != nil, run.status == APIStatus.created.rawValue { return }
         guard entry == nil || updated.apiStatus != run.status || (run.isFinished && updated.state != .finished) else { return }
+        session.uploads.delete(intent: entry?.intent)
         updated.time = JournalEntry.now()
         updated.apiStatus = run.status
         updated.errorCode = run.errorCode
@@ -533,13 +572,28 @@ struct RunCommands {
 
     /// This very command line, made a resume: `--resume` for named files (a manifest resumes
     /// by itself), and never `--force`, which would pay for every recording again.
-    private func resumeCommand(manifest: Bool) -> String? {
-        var args = session.context.arguments
-        guard !args.isEmpty else { return nil }
-        let end = args.firstIndex(of: "--") ?? args.count
-        args = args.enumerated().filter { $0.offset >= end || $0.element != "--force" }.map(\.element)
-        if !manifest, !args.prefix(end).contains("--resume"),
-           let command = args.firstIndex(where: { $0 == "submit" || $0 == "upload" }) {
+    func resumeCommand(manifest: Bool) -> String? {
+        Self.resumeCommand(session.context.arguments, manifest: manifest)
+    }
+
+    static func resumeCommand(_ arguments: [String], manifest: Bool) -> String? {
+        guard !arguments.isEmpty else { return nil }
+        // Global options that take a value: their value is not the command word.
+        let valued = Set(CommandTable.globalOptions.filter(\.takesValue).map { "--" + $0.long })
+        var args: [String] = []
+        var command: Int?
+        var optionsEnded = false
+        var skipValue = false
+        for arg in arguments {
+            if optionsEnded { args.append(arg); continue }
+            if skipValue { skipValue = false; args.append(arg); continue }
+            if arg == "--" { optionsEnded = true; args.append(arg); continue }
+            if arg == "--force" { continue }
+            if valued.contains(arg) { skipValue = true }
+            if command == nil, !arg.hasPrefix("-") { command = args.count }
+            args.append(arg)
+        }
+        if !manifest, let command, ["submit", "upload"].contains(args[command]), !args.prefix(while: { $0 != "--" }).contains("--resume") {
             args.insert("--resume", at: command + 1)
         }
         return (["helios"] + args.map(Self.shellQuoted)).joined(separator: " ")

@@ -37,7 +37,9 @@ enum RunExit {
     static func code(for outcomes: [RunOutcome], stopped: StopReason?) -> ExitCode {
         let t = OutcomeTally(outcomes)
         if t.interrupted || stopped == .brokenPipe { return .interrupted }
-        if stopped == .signal, t.notStarted > 0 || !t.pending.isEmpty { return .interrupted }
+        // After Ctrl-C anything left undone or failed is the interruption's doing (a create
+        // waited out to a timeout, say), so the exit says so.
+        if stopped == .signal, t.notStarted > 0 || !t.pending.isEmpty || !t.failures.isEmpty { return .interrupted }
         if t.timedOut { return .timedOut }
         if !t.failures.isEmpty {
             let codes = Set(t.failures.map(code(for:)))

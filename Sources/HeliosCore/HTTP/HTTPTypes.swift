@@ -76,6 +76,9 @@ public struct TransportOptions: Sendable {
     public var totalTimeout: Double = 60
     /// Abort a transfer slower than 1 byte/s for this many seconds (stalled uploads).
     public var lowSpeedTime: Double = 60
+    /// Ends a wait before the request is sent (the rate gate); nil: the transfer's own abort
+    /// check. A create POST waits at the gate on one Ctrl-C but is not cut off by it in flight.
+    public var waitAbort: (@Sendable () -> Bool)?
     public init() {}
 }
 

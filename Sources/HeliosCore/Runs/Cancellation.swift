@@ -20,10 +20,16 @@ public final class Cancellation: Sendable {
     /// `Interrupt.install()` before any handler is installed, so a handler never initialises it.
     public static let process = Cancellation()
 
-    /// Async-signal-safe: two atomic operations, no allocation, no locks.
+    /// Async-signal-safe: atomic operations only, no allocation, no locks. Each signal counts
+    /// (the second is urgent); a closed stdout is reported on every failed write, so it counts
+    /// once and never makes a stop urgent: it must not cut off a create's answer.
     public func request(_ reason: StopReason = .signal) {
         _ = reasonCode.compareExchange(expected: 0, desired: reason.rawValue, ordering: .relaxed)
-        count.add(1, ordering: .relaxed)
+        if reason == .brokenPipe {
+            _ = count.compareExchange(expected: 0, desired: 1, ordering: .relaxed)
+        } else {
+            count.add(1, ordering: .relaxed)
+        }
     }
 
     /// Stop new work; end waits and uploads.

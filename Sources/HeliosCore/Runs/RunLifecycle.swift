@@ -208,8 +208,10 @@ public final class RunLifecycle: Sendable {
         }
         guard RunID.isValid(created.id) else {
             try record(entry.with(state: .createUnconfirmed, at: now()))
+            // Shown (printable ASCII only), never used: it is not an id helios can send on.
+            let shown = String(created.id.unicodeScalars.prefix(80).map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" })
             return .unconfirmedCreate(file: recording.path, failure: RunFailure(.api(.malformed("the run id is not a UUID")),
-                "creating a run for \(recording.path): the API answered with a run id that is not a UUID"))
+                "creating a run for \(recording.path): the API answered with a run id that is not a UUID ('\(shown)')"))
         }
         let runId = created.id.lowercased()
         let expires = min(env.now().timeIntervalSince1970 + env.uploadURLLifetime,
@@ -271,7 +273,9 @@ public final class RunLifecycle: Sendable {
             switch error {
             case .uploadConflict:
                 break  // storage has it, or is taking it in: as good as a 2xx
-            case .uploadExpired where mayRecreate:
+            case .uploadExpired where mayRecreate && job.request != nil && !sent.all:
+                // Only when no attempt delivered every byte: a retry refused as expired may follow
+                // one that storage kept, and a fresh run would then store the recording twice.
                 observe(index, .abandoned(runId: runId, file: recording.path, reason: "its upload URL has expired"))
                 return try create(job, index: index, replacing: created.with(state: .created, at: now()))
             case .aborted:
@@ -376,10 +380,14 @@ public final class RunLifecycle: Sendable {
         let client = env.client(entry.baseURL)
         while true {
             if sleep {
-                if env.timeout > 0, env.now().timeIntervalSince(started) + env.pollInterval > env.timeout + 0.001 {
-                    return .pending(runId: runId, uploaded: true, why: .timedOut)
+                var interval = env.pollInterval
+                if env.timeout > 0 {
+                    // The last look comes at the deadline, even when it is sooner than one interval.
+                    let left = env.timeout - env.now().timeIntervalSince(started)
+                    if left <= 0.001 { return .pending(runId: runId, uploaded: true, why: .timedOut) }
+                    interval = min(interval, left)
                 }
-                guard env.sleep(env.pollInterval, { cancellation.isRequested }) else {
+                guard env.sleep(interval, { cancellation.isRequested }) else {
                     return .pending(runId: runId, uploaded: true, why: .interrupted)
                 }
             }

@@ -18,6 +18,15 @@ public final class RunLocks: @unchecked Sendable {
         directory = Text.deletingLastPathComponent(journalPath) + "/locks"
     }
 
+    /// A lock is an open file for the whole command, one per recording: a 5,000-row manifest
+    /// needs more descriptors than the usual soft limit of 1,024, so take what the hard limit allows.
+    public static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
     deinit { for fd in held { close(fd) } }
 
     /// Takes the lock for `key` (any string; hashed into a file name) or fails at once, naming

@@ -64,6 +64,7 @@ public struct UploadURLStore: Sendable {
         guard let intent, let path = path(intent) else { return }
         if let hook = beforeEffect { guard (try? hook("delete-url")) != nil else { return } }
         unlink(path)
+        unlink(path + ".tmp")  // left by a crash mid-save
     }
 }
 
@@ -83,7 +84,8 @@ enum PrivateFiles {
     }
 
     static func writeAtomically(_ data: Data, to path: String) throws(JournalError) {
-        let temp = path + ".tmp\(getpid())"
+        // One writer per intent (the recording's lock), so one temporary name per file.
+        let temp = path + ".tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
         fchmod(fd, 0o600)

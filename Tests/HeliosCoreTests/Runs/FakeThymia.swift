@@ -44,6 +44,11 @@ final class Faults: @unchecked Sendable {
     let cancellation: Cancellation
     /// Done at the target instead of `kind`'s interruption (e.g. change a file mid-lifecycle).
     var perform: (@Sendable (String) -> Void)?
+    /// Interrupt as `kind` says after `perform`, instead of only performing.
+    var performThenFire = false
+    /// Fire at the first boundary of this name instead of at an index.
+    var targetName: String?
+    private var fired = false
     private let lock = NSLock()
     private var count = 0
     private var names: [String] = []
@@ -63,12 +68,14 @@ final class Faults: @unchecked Sendable {
         let fire = lock.withLock {
             count += 1
             names.append(name)
-            return count == target
+            let now = count == target || (targetName == name && !fired)
+            if now { fired = true }
+            return now
         }
         guard fire else { return nil }
         if let perform {
             perform(name)
-            return nil
+            return performThenFire ? kind : nil
         }
         return kind
     }

@@ -145,6 +145,50 @@ import HeliosTestSupport
         #expect(world.server.runs.first?.status == "COMPLETE_OK")
     }
 
+    /// A retry refused as expired after an attempt that delivered every byte (its answer lost):
+    /// the recording may be stored, so no fresh run; the next resume finds it arrived.
+    @Test func anExpiredRetryAfterEveryByteWasSentNeverRecreates() throws {
+        let at = try Self.boundary("put>")
+        let (world, files) = try Self.world()
+        _ = world.run(["submit"] + files + Self.person + Self.wait, faults: Faults(at: at, .crash, cancellation: Cancellation()))
+        // 60.3 s left: past the 60 s margin, so the upload starts; storage keeps every byte, the
+        // answer is lost, and by the retry the URL has expired.
+        world.clock.advance(3600 - 60.3)
+        let faults = Faults(at: nil, .failure, cancellation: Cancellation())
+        faults.targetName = "put<"
+        let clock = world.clock
+        faults.perform = { _ in clock.advance(61) }
+        faults.performThenFire = true
+        let first = world.run(["submit", "--resume"] + files + Self.person + Self.wait, faults: faults)
+        #expect(first.status != 0)
+        #expect(world.server.runs.count == 1, "no fresh run while the first may hold the recording")
+        #expect(try world.latest().first?.state == .uploadUnconfirmed)
+        let second = world.run(["submit", "--resume"] + files + Self.person + Self.wait)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(world.server.runs.count == 1)
+        #expect(world.server.runs.first?.status == "COMPLETE_OK")
+    }
+
+    @Test func aTimeoutShorterThanThePollIntervalStillLooksOnce() throws {
+        let (world, files) = try Self.world()
+        world.server.pollsToFinish = 1
+        let r = world.run(["submit"] + files + Self.person + ["--poll-interval", "3s", "--timeout", "1s"])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    @Test func aClosedStdoutNeverMakesAStopUrgent() {
+        let c = Cancellation()
+        for _ in 0..<5 { c.request(.brokenPipe) }
+        #expect(c.isRequested && !c.isUrgent && c.reason == .brokenPipe)
+        c.request(.signal)
+        #expect(c.isUrgent)
+        let signals = Cancellation()
+        signals.request()
+        #expect(!signals.isUrgent)
+        signals.request()
+        #expect(signals.isUrgent && signals.reason == .signal)
+    }
+
     // MARK: one command resumes without duplicates; plain submits refuse unfinished recordings
 
     @Test func theHintAfterAStopResumesNamedFilesAndNeverKeepsForce() throws {
@@ -333,6 +377,23 @@ import HeliosTestSupport
     }
 }
 
+/// The resume command built from argv.
+@Suite struct ResumeCommandTests {
+    @Test(arguments: [
+        (["submit", "a.wav", "--dob", "1990", "--sex", "male"], false, "helios submit --resume a.wav --dob 1990 --sex male"),
+        (["submit", "a.wav", "--force", "--dob", "1990"], false, "helios submit --resume a.wav --dob 1990"),
+        (["--force", "--base-url", "http://127.0.0.1:1", "submit", "a.wav"], false, "helios --base-url http://127.0.0.1:1 submit --resume a.wav"),
+        (["--api-key-file", "upload", "submit", "a.wav"], false, "helios --api-key-file upload submit --resume a.wav"),
+        (["submit", "--resume", "a.wav"], false, "helios submit --resume a.wav"),
+        (["submit", "--manifest", "s.csv", "--force"], true, "helios submit --manifest s.csv"),
+        (["upload", "a.wav", "--", "--force"], false, "helios upload --resume a.wav -- --force"),
+        (["submit", "it's.wav"], false, "helios submit --resume 'it'\\''s.wav'"),
+    ] as [([String], Bool, String)])
+    func resumeCommand(args: [String], manifest: Bool, expected: String) {
+        #expect(RunCommands.resumeCommand(args, manifest: manifest) == expected)
+    }
+}
+
 /// The outcomes-to-exit-code function, as a table.
 @Suite struct RunExitTests {
     static func run(_ status: String) -> ModelRun {
@@ -359,6 +420,7 @@ import HeliosTestSupport
         ([ok, interrupted], .signal, .interrupted),
         ([ok, .notStarted], .signal, .interrupted),
         ([ok, ok], .signal, .success),
+        ([ok, network], .signal, .interrupted),
         ([ok, ok], .brokenPipe, .interrupted),
         ([.unconfirmedCreate(file: "a", failure: nil)], nil, .interrupted),
         ([.unconfirmedCreate(file: "a", failure: RunFailure(.api(.timedOut("x")), "x"))], nil, .networkFailed),
