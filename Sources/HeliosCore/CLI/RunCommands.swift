@@ -49,8 +49,14 @@ struct RunCommands {
         }
         let submissions = try submissions(o)
         try refuseDuplicates(submissions.map(\.file), what: { "'\($0)' is given twice" })
-        let recordings = try prepare(submissions.map(\.file), contentType: o.contentType, skipValidation: o.skipValidation)
-        try session.checkCancelled("during the local check; nothing was sent")
+        let recordings: [PreparedRecording]
+        do {
+            recordings = try prepare(submissions.map(\.file), contentType: o.contentType, skipValidation: o.skipValidation)
+            try session.checkCancelled("during the local check; nothing was sent")
+        } catch var failure as CLIFailure where failure.exitCode == .interrupted {
+            failure.resume = resumeCommand(manifest: o.manifest != nil)
+            throw failure
+        }
 
         // Every recording's lock first, then the journal: what it says is then ours alone.
         var identities = Set<String>()
@@ -549,10 +555,16 @@ struct RunCommands {
             resume = resumeHint
         } else if !waiting.isEmpty || !unsent.isEmpty {
             let ids = waiting + unsent
-            resume = "helios poll " + (ids.count <= 8 ? ids.joined(separator: " ") : "--pending")
+            resume = (["helios", "poll"] + (ids.count <= 8 ? ids : ["--pending"]) + Self.pollOptions(session.context.arguments))
+                .map(Self.shellQuoted).joined(separator: " ")
         }
         let ids = t.pending.map(\.runId)
-        let what = ids.isEmpty ? "no run was left pending" : ids.count == 1 ? "run \(ids[0]) is journaled" : "\(ids.count) runs are journaled"
+        var what = ids.isEmpty ? "no run was left pending" : ids.count == 1 ? "run \(ids[0]) is journaled" : "\(ids.count) runs are journaled"
+        if !t.unconfirmedCreates.isEmpty {
+            // Said in the one line (JSON users see no hints): a paid run may exist.
+            what += "; \(t.unconfirmedCreates.count == 1 ? "a create" : "\(t.unconfirmedCreates.count) creates") got no answer, so a run may exist that helios cannot name ("
+                + t.unconfirmedCreates.joined(separator: ", ") + "; 'helios runs' lists it)"
+        }
         let failure: CLIFailure
         switch code {
         case .interrupted:
@@ -597,6 +609,26 @@ struct RunCommands {
             args.insert("--resume", at: command + 1)
         }
         return (["helios"] + args.map(Self.shellQuoted)).joined(separator: " ")
+    }
+
+    /// The options of this command line that `helios poll` shares: global ones (key, endpoint,
+    /// output) and the wait options, so the poll hint prints what the command would have.
+    static func pollOptions(_ arguments: [String]) -> [String] {
+        let specs = CommandTable.globalOptions.filter { $0.long != "help" } + [CommandTable.pollInterval, CommandTable.timeout]
+        var kept: [String] = []
+        var index = 0
+        while index < arguments.count, arguments[index] != "--" {
+            let arg = arguments[index]
+            index += 1
+            let name = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
+            guard let spec = specs.first(where: { "--" + $0.long == name || ($0.short.map { "-\($0)" } == name) }) else { continue }
+            kept.append(arg)
+            if spec.takesValue, !arg.contains("="), index < arguments.count {
+                kept.append(arguments[index])
+                index += 1
+            }
+        }
+        return kept
     }
 
     static func shellQuoted(_ word: String) -> String {

@@ -71,6 +71,11 @@ public struct RetryingTransport: HTTPTransport {
         var attempt = 1
         var previousDelay = 0.0
         while true {
+            // Every resend of a body starts from its first byte: say so, so a caller can tell an
+            // earlier attempt that delivered everything from the last one.
+            if attempt > 1, let progress, case .file(_, let size, _, _) = request.body {
+                progress(UploadProgress(sent: 0, total: size))
+            }
             let outcome: AttemptOutcome
             do {
                 outcome = .response(try base.send(request, options: options, progress: progress, shouldAbort: shouldAbort))

@@ -268,14 +268,16 @@ public final class RunLifecycle: Sendable {
                 })
         } catch {
             observe(index, .uploadEnded)
-            // A short body is discarded by storage; every byte sent may have been stored.
-            let left: RunState = sent.all ? .uploadUnconfirmed : .created
+            // A short body is discarded by storage; every byte sent may have been stored (a
+            // refusal of the very attempt that sent them proves it was not, so it stays created).
+            let refused: Bool = { if case .uploadExpired = error { true } else if case .storageRefused = error { true } else { false } }()
+            let left: RunState = sent.deliveredBeforeLastAttempt || (sent.all && !refused) ? .uploadUnconfirmed : .created
             switch error {
             case .uploadConflict:
                 break  // storage has it, or is taking it in: as good as a 2xx
-            case .uploadExpired where mayRecreate && job.request != nil && !sent.all:
-                // Only when no attempt delivered every byte: a retry refused as expired may follow
-                // one that storage kept, and a fresh run would then store the recording twice.
+            case .uploadExpired where mayRecreate && job.request != nil && !sent.deliveredBeforeLastAttempt:
+                // Not when an earlier attempt delivered every byte: a retry refused as expired may
+                // follow one that storage kept, and a fresh run would store the recording twice.
                 observe(index, .abandoned(runId: runId, file: recording.path, reason: "its upload URL has expired"))
                 return try create(job, index: index, replacing: created.with(state: .created, at: now()))
             case .aborted:
@@ -481,18 +483,25 @@ extension JournalEntry {
     }
 }
 
-/// The most bytes of a body the transport reported sent.
+/// What the transport reported of a body's progress, across the retries of one upload.
 private final class SentBytes: @unchecked Sendable {
     private let lock = Lock()
-    private var sent: Int64 = 0
+    private var current: Int64 = 0
     private var total: Int64 = -1
+    private var earlierAttemptDeliveredAll = false
 
     func note(_ p: UploadProgress) {
         lock.withLock {
-            sent = max(sent, p.sent)
+            // A retry starts again from the beginning: remember whether the attempt before it
+            // had handed over every byte (storage may have kept them; only the answer was lost).
+            if p.sent < current, total >= 0, current >= total { earlierAttemptDeliveredAll = true }
+            current = p.sent
             total = p.total
         }
     }
 
-    var all: Bool { lock.withLock { total >= 0 && sent >= total } }
+    /// Every byte went out in some attempt: the recording may be stored.
+    var all: Bool { lock.withLock { earlierAttemptDeliveredAll || (total >= 0 && current >= total) } }
+    /// An attempt before the last delivered every byte, so the last one's refusal proves nothing.
+    var deliveredBeforeLastAttempt: Bool { lock.withLock { earlierAttemptDeliveredAll } }
 }

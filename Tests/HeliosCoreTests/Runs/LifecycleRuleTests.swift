@@ -53,6 +53,12 @@ import HeliosTestSupport
         let r = world.run(["submit"] + files + Self.person + Self.wait, faults: Faults(at: at, .doubleSignal, cancellation: Cancellation()))
         #expect(r.status == 130)
         #expect(r.stderr.contains("got no answer") && r.stderr.contains(files[0]))
+        // Under --json the one error object says it too.
+        let (jsonWorld, jsonFiles) = try Self.world()
+        let j = jsonWorld.run(["submit"] + jsonFiles + Self.person + Self.wait + ["--json"],
+                              faults: Faults(at: at, .doubleSignal, cancellation: Cancellation()))
+        let last = try #require(j.stderr.split(separator: "\n").last.map(String.init))
+        #expect(last.hasPrefix("{") && last.contains("got no answer") && last.contains("r0.ogg"))
         let entry = try #require(try world.latest().first)
         #expect(entry.state == .createUnconfirmed && entry.runId == nil)
         #expect(entry.sha256 != nil && entry.userLabel != nil && entry.file == files[0] && !entry.time.isEmpty)
@@ -329,6 +335,7 @@ import HeliosTestSupport
         let r = world.run(["submit"] + files + Self.person, cancellation: cancellation)
         #expect(r.status == 130)
         #expect(r.stderr.contains("local check"))
+        #expect(r.resumeHint?.first == "submit")
         #expect(world.server.requests.isEmpty)
         #expect(try world.journal().isEmpty)
     }
@@ -391,6 +398,14 @@ import HeliosTestSupport
     ] as [([String], Bool, String)])
     func resumeCommand(args: [String], manifest: Bool, expected: String) {
         #expect(RunCommands.resumeCommand(args, manifest: manifest) == expected)
+    }
+}
+
+@Suite struct PollHintTests {
+    @Test func thePollHintKeepsTheOptionsPollShares() {
+        let args = ["submit", "a.wav", "--json", "--dob", "1990", "--poll-interval", "2s", "--timeout=5m", "-q",
+                    "--api-key-file", "/k", "--tag", "x=y", "--", "--json"]
+        #expect(RunCommands.pollOptions(args) == ["--json", "--poll-interval", "2s", "--timeout=5m", "-q", "--api-key-file", "/k"])
     }
 }
 
