@@ -6,7 +6,7 @@ CONFIG ?= release
 # starts with less memory (no shared-library relocation of the whole runtime and Foundation).
 RELEASE_FLAGS ?= -c $(CONFIG) --static-swift-stdlib
 
-.PHONY: deps build test demo install bench clean
+.PHONY: deps build test demo install bench soak clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -33,6 +33,12 @@ bench: build
 	./bench/speech-accuracy.sh
 	./bench/upload.sh
 	./bench/batch.sh
+	./bench/interrupt.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
+
+# Randomized kill-and-resume trials against the emulator (TRIALS=20 for a quick look, SEED=N to repeat).
+soak: build
+	@./scripts/install-deps.sh python3 sox curl
+	./bench/soak.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
 
 clean:
 	rm -rf .build
