@@ -556,7 +556,7 @@ struct RunCommands {
         } else if !waiting.isEmpty || !unsent.isEmpty {
             let ids = waiting + unsent
             resume = (["helios", "poll"] + (ids.count <= 8 ? ids : ["--pending"]) + Self.pollOptions(session.context.arguments))
-                .map(Self.shellQuoted).joined(separator: " ")
+                .map(Self.hintWord).joined(separator: " ")
         }
         let ids = t.pending.map(\.runId)
         var what = ids.isEmpty ? "no run was left pending" : ids.count == 1 ? "run \(ids[0]) is journaled" : "\(ids.count) runs are journaled"
@@ -608,7 +608,13 @@ struct RunCommands {
         if !manifest, let command, ["submit", "upload"].contains(args[command]), !args.prefix(while: { $0 != "--" }).contains("--resume") {
             args.insert("--resume", at: command + 1)
         }
-        return (["helios"] + args.map(Self.shellQuoted)).joined(separator: " ")
+        return (["helios"] + args.map(Self.hintWord)).joined(separator: " ")
+    }
+
+    /// A word of a printed command: quoted for the shell, and a URL's password or query (which
+    /// the user typed, but which must not land in a CI log) redacted.
+    static func hintWord(_ word: String) -> String {
+        shellQuoted(word.contains("://") ? Redaction.url(word) : word)
     }
 
     /// The options of this command line that `helios poll` shares: global ones (key, endpoint,

@@ -395,6 +395,7 @@ import HeliosTestSupport
         (["submit", "--manifest", "s.csv", "--force"], true, "helios submit --manifest s.csv"),
         (["upload", "a.wav", "--", "--force"], false, "helios upload --resume a.wav -- --force"),
         (["submit", "it's.wav"], false, "helios submit --resume 'it'\\''s.wav'"),
+        (["--base-url", "https://me:pw@proxy.example/x", "submit", "a.wav"], false, "helios --base-url 'https://me:[redacted]@proxy.example/x' submit --resume a.wav"),
     ] as [([String], Bool, String)])
     func resumeCommand(args: [String], manifest: Bool, expected: String) {
         #expect(RunCommands.resumeCommand(args, manifest: manifest) == expected)
