@@ -148,7 +148,8 @@ public struct ValidationErrorBody: Sendable {
             messages = items.map { item in
                 let loc = item["loc"]?.arrayValue?.compactMap { v -> String? in
                     if let s = v.stringValue { return s }
-                    if let n = v.doubleValue { return String(Int(n)) }
+                    // A server's number may be anything (1e300, NaN): never trap converting it.
+                    if let n = v.doubleValue { return Int(exactly: n).map(String.init) ?? "\(n)" }
                     return nil
                 }.filter { $0 != "body" }.joined(separator: ".") ?? ""
                 let msg = item["msg"]?.stringValue ?? "invalid"

@@ -57,7 +57,7 @@ public enum CommandTable {
             OptionSpec("no-wait", help: "stop after the upload, like 'helios upload'", group: .wait),
         ],
         required: ["dob", "sex"],
-        discussion: "Durations: 500ms, 3s, 2m, 1h, or a bare number of seconds."
+        discussion: "Durations: 500ms, 3s, 2m, 1h, or a bare number of seconds; at most 168h."
     )
 
     public static let upload = CommandSpec(

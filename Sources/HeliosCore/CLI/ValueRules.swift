@@ -112,6 +112,9 @@ public enum ValueRules {
     }
 
     /// `500ms`, `3s`, `2m`, `1h` or a bare number of seconds → seconds.
+    /// The longest `--poll-interval` or `--timeout` accepted: one week.
+    public static let maximumDuration: Double = 7 * 24 * 3600
+
     public static func duration(_ text: String) -> Result<Double, RuleFailure> {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         var number = Substring(text), scale = 1.0
@@ -123,6 +126,8 @@ public enum ValueRules {
         guard let value = Double(number), value.isFinite, value >= 0, !number.hasPrefix("+"),
               number.allSatisfy({ $0.isASCIIDigit || $0 == "." })
         else { return .failure("expected a duration such as 500ms, 3s, 2m, 1h or a number of seconds") }
+        // Past a week no wait makes sense, and huge values overflow the sleeps' nanoseconds.
+        guard value * scale <= maximumDuration else { return .failure("at most 168h (a week)") }
         return .success(value * scale)
     }
 

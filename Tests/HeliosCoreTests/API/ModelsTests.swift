@@ -407,6 +407,11 @@ private func encodeRequest(_ request: CreateRunRequest) throws -> Data {
         #expect(parsed.messages == ["Model run not found"])
     }
 
+    @Test func locNumbersOutsideIntRangeDoNotTrap() throws {
+        let parsed = try #require(ValidationErrorBody(data: Data(#"{"detail":[{"loc":["body",1e300,2],"msg":"x"}]}"#.utf8)))
+        #expect(parsed.messages == ["1e+300.2: x"])
+    }
+
     @Test func gatewayMessage() throws {
         let parsed = try #require(ValidationErrorBody(data: Data(#"{"message": "Forbidden"}"#.utf8)))
         #expect(parsed.messages == ["Forbidden"])

@@ -89,6 +89,8 @@ struct ParserErrorTests {
         ("--poll-interval 500ms", "invalid value '500ms' for '--poll-interval': at least 1s (thymia recommends 3s)"),
         ("--poll-interval fast", "invalid value 'fast' for '--poll-interval': expected a duration such as 500ms, 3s, 2m, 1h or a number of seconds"),
         ("--timeout -5", "invalid value '-5' for '--timeout': expected a duration such as 500ms, 3s, 2m, 1h or a number of seconds"),
+        ("--poll-interval 99999999999", "invalid value '99999999999' for '--poll-interval': at most 168h (a week)"),
+        ("--timeout 169h", "invalid value '169h' for '--timeout': at most 168h (a week)"),
         ("--region eu", "invalid value 'eu' for '--region': expected one of default, ca, us"),
         ("--color sometimes", "invalid value 'sometimes' for '--color': expected one of auto, always, never"),
     ])
