@@ -78,9 +78,10 @@ public struct JournalEntry: Codable, Sendable, Equatable {
         }
     }
 
-    public func with(state: RunState) -> JournalEntry {
+    /// This entry in another state, as of `time` (the lifecycle passes its injected clock's).
+    public func with(state: RunState, at time: String = JournalEntry.now()) -> JournalEntry {
         var copy = self
-        copy.time = JournalEntry.now()
+        copy.time = time
         copy.state = state
         return copy
     }
@@ -252,13 +253,8 @@ public struct Journal: Sendable {
     }
 
     private func open(forAppend: Bool) throws(JournalError) -> Int32 {
-        let dir = Text.deletingLastPathComponent(path)
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw .cannotOpen(path: path, reason: "cannot create \(dir)")
-        }
+        // The state directory and its parents, 0700, made the way the upload URLs' and locks' are.
+        try PrivateFiles.makeDirectory(Text.deletingLastPathComponent(path))
         // O_NOFOLLOW: a symlink planted at the journal's path is refused, never followed and chmod-ed.
         let flags = forAppend ? (O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW) : (O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         let fd = Glibc.open(path, flags, 0o600)

@@ -22,7 +22,7 @@ enum FormatSniffer {
     private static func sniffHead(_ head: [UInt8], file: FileBytes) throws(AudioProblem) -> Result {
         let tag4 = head.ascii(0, 4)
         if tag4 == "RIFF" || tag4 == "RF64" || tag4 == "BW64" {
-            guard head.ascii(8, 4) == "WAVE" else { throw .invalidFormat("RIFF file that is not WAVE audio (\(head.ascii(8, 4).map(printable) ?? "truncated"))") }
+            guard head.ascii(8, 4) == "WAVE" else { throw .invalidFormat("RIFF file that is not WAVE audio (\(head.ascii(8, 4).map { Text.printableASCII($0) } ?? "truncated"))") }
             return Result(format: .wav)
         }
         if tag4 == "fLaC" { return Result(format: .flac) }
@@ -82,7 +82,7 @@ enum FormatSniffer {
                 if docType == "matroska" {
                     throw .invalidFormat("Matroska (.mkv/.mka) file; thymia accepts WebM but not other Matroska files")
                 }
-                throw .invalidFormat("EBML file of type \"\(printable(docType))\", not WebM")
+                throw .invalidFormat("EBML file of type \"\(Text.printableASCII(docType))\", not WebM")
             }
             at = dataEnd
         }
@@ -106,7 +106,7 @@ enum FormatSniffer {
         if brands.contains(where: mp4Brands.contains) { return .mp4 }
         if major == "qt  " { throw .invalidFormat("QuickTime movie; thymia accepts MP4/M4A, not MOV") }
         if major.hasPrefix("3g") { throw .invalidFormat("3GPP file; thymia accepts MP4/M4A, not 3GP") }
-        throw .invalidFormat("ISO media file of brand \"\(printable(major))\", not MP4/M4A audio")
+        throw .invalidFormat("ISO media file of brand \"\(Text.printableASCII(major))\", not MP4/M4A audio")
     }
 
     private static func describeUnknown(_ head: [UInt8]) -> String {
@@ -118,9 +118,5 @@ enum FormatSniffer {
         }
         let hex = head.prefix(8).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
         return "not a recognised audio format (starts with \(hex.joined(separator: " "))); thymia accepts WAV, FLAC, MP3, Ogg Vorbis/Opus, WebM and MP4/M4A"
-    }
-
-    private static func printable(_ s: String) -> String {
-        String(s.unicodeScalars.map { $0.isASCII && $0.value >= 32 && $0.value < 127 ? Character($0) : "?" })
     }
 }

@@ -16,7 +16,6 @@ final class BatchRunner: @unchecked Sendable {
     /// Set by a failure that makes every other job pointless (a refused key, an unwritable journal).
     private(set) var stopReason: RunFailure?
     private var authReported = false
-    private var names: [Int: String] = [:]
 
     init(session: Session, client: @escaping @Sendable (String) -> APIClient, wait: WaitOptions, noWait: Bool,
          concurrency: Int, jobs: Int) {

@@ -61,12 +61,13 @@ struct RunCommands {
         // Every recording's lock first, then the journal: what it says is then ours alone.
         var identities = Set<String>()
         var locked = Set<String>()
-        var requests: [CreateRunRequest] = []
+        var requests: [(request: CreateRunRequest, digest: String)] = []
         for (submission, recording) in zip(submissions, recordings) {
             let request = CreateRunRequest(person: submission.person, userLabel: submission.person.userLabel ?? UUID().uuidString.lowercased(),
                                            deletion: o.deletion)
+            let digest = RunLifecycle.digest(request)
             // The journal's identity of a recording: its bytes, the user fields and the endpoint.
-            let identity = Self.identity(sha256: recording.audio.sha256, digest: RunLifecycle.digest(request), baseURL: baseURL)
+            let identity = Self.identity(sha256: recording.audio.sha256, digest: digest, baseURL: baseURL)
             guard identities.insert(identity + " " + (submission.person.userLabel ?? "")).inserted else {
                 throw CLIFailure(.usage, "\(submission.file) is the same recording for the same person as an earlier one; it would be paid for twice",
                                  hints: ["nothing was sent"])
@@ -74,16 +75,15 @@ struct RunCommands {
             if locked.insert(identity).inserted {
                 try lock(key: "recording:" + identity, what: recording.path)
             }
-            requests.append(request)
+            requests.append((request, digest))
         }
 
         let known = mode == .force ? [] : try session.journal.latest(warn: { session.warn($0) })
         var jobs: [RunJob] = []
         var unfinished: [String] = []
         var reused = 0
-        for ((submission, recording), original) in zip(zip(submissions, recordings), requests) {
+        for ((submission, recording), (original, digest)) in zip(zip(submissions, recordings), requests) {
             var request = original
-            let digest = RunLifecycle.digest(request)
             var job = RunJob(submission: submission, recording: recording, request: request, baseURL: baseURL, start: .create)
             let previous = known.last {
                 $0.sha256 == recording.audio.sha256 && $0.requestDigest == digest && $0.baseURL == baseURL
@@ -357,7 +357,6 @@ struct RunCommands {
         // the recording's lock, then read the journal again, so two processes never both send.
         var sends = false
         for entry in targets where Self.mayNeedUpload(entry) {
-            try checkJournaledHost(entry)
             if let digest = entry.requestDigest {
                 try lock(key: "recording:" + Self.identity(sha256: entry.sha256, digest: digest, baseURL: entry.baseURL),
                          what: entry.file ?? entry.runId ?? "a recording")
@@ -417,7 +416,7 @@ struct RunCommands {
         var worst = ExitCode.success
         var seen = Set<String>()
         for id in ids where seen.insert(id).inserted {
-            try session.checkCancelled("")
+            try session.checkCancelled("before every run's status was shown")
             let entry = known.last { $0.runId == id }
             if let entry { try checkJournaledHost(entry) }
             do {

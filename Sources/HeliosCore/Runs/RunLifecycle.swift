@@ -209,7 +209,7 @@ public final class RunLifecycle: Sendable {
         guard RunID.isValid(created.id) else {
             try record(entry.with(state: .createUnconfirmed, at: now()))
             // Shown (printable ASCII only), never used: it is not an id helios can send on.
-            let shown = String(created.id.unicodeScalars.prefix(80).map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" })
+            let shown = Text.printableASCII(created.id.prefix(80))
             return .unconfirmedCreate(file: recording.path, failure: RunFailure(.api(.malformed("the run id is not a UUID")),
                 "creating a run for \(recording.path): the API answered with a run id that is not a UUID ('\(shown)')"))
         }
@@ -432,14 +432,8 @@ public final class RunLifecycle: Sendable {
             try env.journal.append(entry)
         } catch {
             let what = entry.runId.map { "run \($0) is \(entry.status)" } ?? "the create for \(entry.file ?? "a recording") is \(entry.status)"
-            throw Stop(outcome: .failed(RunFailure(.journal, "cannot write the journal \(env.journal.path) (\(Self.reason(error))); \(what)",
+            throw Stop(outcome: .failed(RunFailure(.journal, "cannot write the journal \(env.journal.path) (\(error.reason)); \(what)",
                                                    runId: entry.runId)))
-        }
-    }
-
-    private static func reason(_ error: JournalError) -> String {
-        switch error {
-        case .cannotOpen(_, let reason), .cannotWrite(_, let reason): reason
         }
     }
 
@@ -471,15 +465,6 @@ public final class RunLifecycle: Sendable {
         }
         if let epoch = fields["expires"].flatMap(Double.init), epoch.isFinite, epoch > 0 { return epoch }
         return nil
-    }
-}
-
-extension JournalEntry {
-    func with(state: RunState, at time: String) -> JournalEntry {
-        var copy = self
-        copy.time = time
-        copy.state = state
-        return copy
     }
 }
 

@@ -70,14 +70,16 @@ public struct UploadURLStore: Sendable {
 
 /// Files only this user may read, in directories only this user may enter; symlinks refused.
 enum PrivateFiles {
+    /// Creates `dir` and any missing parents, each 0700. An existing directory is used as it is,
+    /// through a symlink too (a state directory may well be one); the files are what is guarded.
     static func makeDirectory(_ dir: String) throws(JournalError) {
         var st = stat()
-        if lstat(dir, &st) == 0 {
+        if stat(dir, &st) == 0 {
             guard (st.st_mode & S_IFMT) == S_IFDIR else { throw .cannotOpen(path: dir, reason: "not a directory") }
             return
         }
         let parent = Text.deletingLastPathComponent(dir)
-        if parent != dir, !parent.isEmpty, lstat(parent, &st) != 0 { try makeDirectory(parent) }
+        if parent != dir, !parent.isEmpty, stat(parent, &st) != 0 { try makeDirectory(parent) }
         guard mkdir(dir, 0o700) == 0 || errno == EEXIST else {
             throw .cannotOpen(path: dir, reason: String(cString: strerror(errno)))
         }

@@ -16,6 +16,12 @@ enum Text {
 
     /// `s` cut or padded with spaces to `length` characters, as NSString's
     /// `padding(toLength:withPad:" ",startingAt:0)` did for the ASCII of our tables.
+    /// Text from outside (a file's header, a server's id) made safe to print: every character
+    /// but printable ASCII becomes `?`.
+    static func printableASCII(_ s: some StringProtocol) -> String {
+        String(s.unicodeScalars.map { $0.isASCII && $0.value >= 32 && $0.value < 127 ? Character($0) : "?" })
+    }
+
     static func padded(_ s: String, to length: Int) -> String {
         let count = s.count
         return count >= length ? String(s.prefix(length)) : s + String(repeating: " ", count: length - count)

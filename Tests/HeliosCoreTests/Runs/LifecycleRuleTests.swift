@@ -316,6 +316,21 @@ import HeliosTestSupport
         #expect(world.server.requests.isEmpty)
     }
 
+    @Test func aStateDirThatIsASymlinkIsUsedAndItsFilesArePrivate() throws {
+        let (world, files) = try Self.world()
+        let link = world.dir + "/state-link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: world.state)
+        let at = try Self.boundary("put>")
+        _ = world.run(["submit"] + files + Self.person + Self.wait, faults: Faults(at: at, .crash, cancellation: Cancellation()),
+                      environment: ["HELIOS_STATE_DIR": link + "/nested"])
+        let uploads = world.state + "/nested/uploads"
+        #expect(((try FileManager.default.attributesOfItem(atPath: world.state + "/nested"))[.posixPermissions] as? Int) == 0o700)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: uploads).count == 1)
+        let resumed = world.run(["submit", "--resume"] + files + Self.person + Self.wait, environment: ["HELIOS_STATE_DIR": link + "/nested"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(world.server.runs.count == 1)
+    }
+
     @Test func aFailedJournalWriteStopsNewRunsAndShowsTheRunId() throws {
         let at = try Self.boundary("journal", occurrence: 3, files: 3)  // "uploading" of the first run
         let (world, files) = try Self.world(3)
