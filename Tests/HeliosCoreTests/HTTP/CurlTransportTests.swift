@@ -221,10 +221,7 @@ typealias Request = HeliosCore.HTTPRequest
     }
 
     @Test func slowServerIsTimedOut() async throws {
-        let server = try await LoopbackServer { _, _ in
-            try await Task.sleep(for: .seconds(5))
-            return .init(statusCode: .ok)
-        }
+        let server = try await LoopbackServer.silent(for: 5)
         defer { Task { await server.stop() } }
         let started = Date()
         let result = await blocking {
@@ -240,10 +237,7 @@ typealias Request = HeliosCore.HTTPRequest
     /// A server that says nothing: curl's progress callback may wait a second between calls, so
     /// the transfer loop itself polls the stop request (`helios_curl_perform_polling`).
     @Test func shouldAbortEndsAWaitForASilentServer() async throws {
-        let server = try await LoopbackServer { _, _ in
-            try await Task.sleep(for: .seconds(5))
-            return .init(statusCode: .ok)
-        }
+        let server = try await LoopbackServer.silent(for: 5)
         defer { Task { await server.stop() } }
         let started = Date()
         let result = await blocking {

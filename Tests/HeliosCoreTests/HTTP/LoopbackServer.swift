@@ -32,6 +32,14 @@ final class LoopbackServer: Sendable {
     let received = Box<[ReceivedRequest]>([])
     private let task: Task<Void, any Error>
 
+    /// A server that says nothing for `seconds`, then answers 200: slow answers and timeouts.
+    static func silent(for seconds: Int) async throws -> LoopbackServer {
+        try await LoopbackServer { _, _ in
+            try await Task.sleep(for: .seconds(seconds))
+            return .init(statusCode: .ok)
+        }
+    }
+
     /// `handler` gets each request (its body already read unless `readBody` is false) and its 1-based number.
     init(readBody: Bool = true, handler: @escaping Handler = { _, _ in .init(statusCode: .ok) }) async throws {
         let received = self.received

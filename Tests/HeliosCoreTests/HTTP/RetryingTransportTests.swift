@@ -57,10 +57,7 @@ private func retrying(
     }
 
     @Test func postIsNotResentAfterATimeoutOnceSent() async throws {
-        let server = try await LoopbackServer { _, _ in
-            try await Task.sleep(for: .seconds(5))
-            return .init(statusCode: .ok)
-        }
+        let server = try await LoopbackServer.silent(for: 5)
         defer { Task { await server.stop() } }
         let delays = Box<[Double]>([])
         let transport = retrying(delays: delays)

@@ -86,23 +86,21 @@ final class Faults: @unchecked Sendable {
         cancellation.request()
     }
 
+    /// Before the server acts a failure means nothing was sent; after it, the answer is lost.
     func beforeHTTP(_ route: String) throws(TransportError) {
-        if didCrash { throw .aborted }
-        switch hit(route + ">") {
-        case .signal?: cancellation.request()
-        case .doubleSignal?: cancellation.request(); cancellation.request()
-        case .failure?: throw .couldNotConnect("injected: connection refused")
-        case .crash?: crash(); throw .aborted
-        case nil: break
-        }
+        try http(route + ">", failure: .couldNotConnect("injected: connection refused"))
     }
 
     func afterHTTP(_ route: String) throws(TransportError) {
+        try http(route + "<", failure: .connectionLost("injected: connection reset by peer"))
+    }
+
+    private func http(_ boundary: String, failure: TransportError) throws(TransportError) {
         if didCrash { throw .aborted }
-        switch hit(route + "<") {
+        switch hit(boundary) {
         case .signal?: cancellation.request()
         case .doubleSignal?: cancellation.request(); cancellation.request()
-        case .failure?: throw .connectionLost("injected: connection reset by peer")
+        case .failure?: throw failure
         case .crash?: crash(); throw .aborted
         case nil: break
         }
