@@ -5,20 +5,14 @@
 # purpose (so the run id is journaled); there a second Ctrl-C must take effect within 0.5 s.
 # The signal goes to helios' pid only (`kill -INT`), like a shell's Ctrl-C minus the group.
 # Usage: bench/interrupt.sh [BIN_DIR]   (BIN_DIR holds helios and helios-emulator; without it the
-#        release build is made as in lib.sh.  RUNS=5 bench/interrupt.sh DIR for a quicker look;
+#        release build is made by lib.sh's build_release.  RUNS=5 bench/interrupt.sh DIR for a quicker look;
 #        BENCH_DIR=DIR keeps the generated recordings between runs.)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-if [ $# -ge 1 ]; then
-    bin="$(cd "$1" && pwd)"
-else
-    release="-c release --static-swift-stdlib"   # as `make build` and lib.sh
-    (cd "$root" && swift build $release --product helios >/dev/null && swift build $release --product helios-emulator >/dev/null)
-    bin="$(cd "$root" && swift build $release --show-bin-path)"
-fi
+[ $# -lt 1 ] || BIN_DIR="$(cd "$1" && pwd)"
+[ -n "${BENCH_DIR:-}" ] || scratch=1
+. "$(dirname "$0")/lib.sh"
+[ -n "${BIN_DIR:-}" ] || build_release
 [ -x "$bin/helios" ] && [ -x "$bin/helios-emulator" ] || { echo "no helios/helios-emulator in $bin" >&2; exit 2; }
-work="${BENCH_DIR:-}"
-[ -n "$work" ] || { work="$(mktemp -d /tmp/helios-interrupt.XXXXXX)"; scratch=1; }
 mkdir -p "$work"
 runs="${RUNS:-10}"
 key=bench-key
@@ -27,7 +21,6 @@ command -v curl >/dev/null || "$root/scripts/install-deps.sh" curl
 
 # Microseconds from bash's own clock: no fork between the signal and the timestamps.
 now_us() { local t=$EPOCHREALTIME; echo "${t/[.,]/}"; }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 maxof() { sort -n | tail -n1; }
 # spread I LO HI: the I-th of $runs delays spread evenly over [LO, HI] seconds, plus 0-99 ms of
 # jitter, so the signal lands at every point of helios' 50 ms (sleep) and 100 ms (transfer) polls
@@ -37,19 +30,7 @@ spread() {
         'BEGIN { printf "%.3f", ((n > 1) ? lo + (hi - lo) * (i - 1) / (n - 1) : lo) + j / 1000 }'
 }
 
-EMU_PID=""; HP=""
-start_emulator() {   # start_emulator [args...]: sets EMU_URL and EMU_PID
-    : >"$work/emu.url"
-    "$bin/helios-emulator" --port 0 --api-key "$key" "$@" >"$work/emu.url" 2>"$work/emu.log" &
-    EMU_PID=$!
-    for _ in $(seq 1 200); do [ -s "$work/emu.url" ] && break; sleep 0.05; done
-    EMU_URL="$(head -n1 "$work/emu.url")"
-    [ -n "$EMU_URL" ] || { echo "emulator did not start" >&2; cat "$work/emu.log" >&2; exit 1; }
-}
-stop_emulator() {
-    [ -n "$EMU_PID" ] || return 0
-    kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; EMU_PID=""
-}
+HP=""
 cleanup() {
     [ -z "$HP" ] || { kill -KILL "$HP" 2>/dev/null || true; wait "$HP" 2>/dev/null || true; }
     stop_emulator
@@ -113,7 +94,7 @@ person=(--dob 1990-08 --sex female)
 
 # 1. The local check of a 300-row manifest: Ctrl-C 0.3-2.5 s in; nothing may reach the server.
 echo "phase 1: local check" >&2
-start_emulator --processing-time 30s
+start_emulator --api-key "$key" --processing-time 30s
 for i in $(seq 1 "$runs"); do
     d=$(spread "$i" 0.3 2.5)
     start_helios --manifest "$work/study/study.csv"
@@ -129,7 +110,7 @@ stop_emulator
 
 # 2. The create POST (answer 3 s late), one Ctrl-C: helios waits for the answer by design.
 echo "phase 2: create, one Ctrl-C (slow:create:3s)" >&2
-start_emulator --processing-time 30s --fault slow:create:3s
+start_emulator --api-key "$key" --processing-time 30s --fault slow:create:3s
 for i in $(seq 1 "$runs"); do
     d=$(spread "$i" 0.2 2.0)
     start_helios "$one" "${person[@]}"
@@ -146,7 +127,7 @@ stop_emulator
 
 # 3. The create POST (answer 5 s late), two Ctrl-Cs 100 ms apart: time from the second.
 echo "phase 3: create, two Ctrl-Cs (slow:create:5s)" >&2
-start_emulator --processing-time 30s --fault slow:create:5s
+start_emulator --api-key "$key" --processing-time 30s --fault slow:create:5s
 for i in $(seq 1 "$runs"); do
     d=$(spread "$i" 0.2 3.0)
     start_helios "$one" "${person[@]}"
@@ -158,7 +139,7 @@ stop_emulator
 
 # 4. The upload of ~130 MB (0.7-1.5 s on loopback): Ctrl-C 0.05-0.45 s after `uploading`.
 echo "phase 4: upload" >&2
-start_emulator --processing-time 30s
+start_emulator --api-key "$key" --processing-time 30s
 for i in $(seq 1 "$runs"); do
     d=$(spread "$i" 0.05 0.45)
     start_helios "$work/big.wav" "${person[@]}"
@@ -171,7 +152,7 @@ stop_emulator
 
 # 5. Waiting for the result (processing 30 s, polled every 1 s): Ctrl-C 0.1-1.9 s after `uploaded`.
 echo "phase 5: waiting for the result" >&2
-start_emulator --processing-time 30s
+start_emulator --api-key "$key" --processing-time 30s
 for i in $(seq 1 "$runs"); do
     d=$(spread "$i" 0.1 1.9)
     start_helios "$one" "${person[@]}"
@@ -184,7 +165,7 @@ stop_emulator
 # 6. A slow GET while waiting (each answered 5 s late; the first goes out one poll interval after
 #    the upload). -v makes helios log `> GET` as the request goes out: Ctrl-C 0.2-3.5 s after that.
 echo "phase 6: slow GET while waiting (slow:get:5s)" >&2
-start_emulator --processing-time 30s --fault slow:get:5s
+start_emulator --api-key "$key" --processing-time 30s --fault slow:get:5s
 for i in $(seq 1 "$runs"); do
     d=$(spread "$i" 0.2 3.5)
     start_helios "$one" "${person[@]}" -v

@@ -2,26 +2,35 @@
 set -eu
 root="$(cd "$(dirname "$0")/.." && pwd)"
 release="-c release --static-swift-stdlib"   # as `make build`
-bin="$(cd "$root" && swift build $release --show-bin-path)"
+# BIN_DIR names the binaries' directory (soak.sh and interrupt.sh take it as an argument);
+# otherwise the release build's, which build_release makes.
+bin="${BIN_DIR:-$(cd "$root" && swift build $release --show-bin-path)}"
 work="${BENCH_DIR:-$(mktemp -d /tmp/helios-bench.XXXXXX)}"
 
 build_release() {
     (cd "$root" && swift build $release --product helios >/dev/null && swift build $release --product helios-emulator >/dev/null)
 }
 
-# start_emulator [args...]: sets EMU_URL and EMU_PID.
+# start_emulator [args...]: sets EMU_URL and EMU_PID; its URL and log go to $EMU_DIR (default $work).
+EMU_PID=""
 start_emulator() {
-    "$bin/helios-emulator" --port 0 "$@" >"$work/emu.url" 2>"$work/emu.log" &
+    local dir="${EMU_DIR:-$work}"
+    : >"$dir/emu.url"
+    "$bin/helios-emulator" --port 0 "$@" >"$dir/emu.url" 2>"$dir/emu.log" &
     EMU_PID=$!
-    for _ in $(seq 1 100); do
-        [ -s "$work/emu.url" ] && break
+    for _ in $(seq 1 200); do
+        [ -s "$dir/emu.url" ] && break
         sleep 0.05
     done
-    EMU_URL="$(head -n1 "$work/emu.url")"
-    [ -n "$EMU_URL" ] || { echo "emulator did not start" >&2; cat "$work/emu.log" >&2; exit 1; }
+    EMU_URL="$(head -n1 "$dir/emu.url")"
+    [ -n "$EMU_URL" ] || { echo "emulator did not start" >&2; cat "$dir/emu.log" >&2; exit 1; }
 }
 
-stop_emulator() { kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; }
+# stop_emulator: stops the one start_emulator started, if any (safe to call twice).
+stop_emulator() {
+    [ -n "$EMU_PID" ] || return 0
+    kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; EMU_PID=""
+}
 
 now_ns() { date +%s%N; }
 

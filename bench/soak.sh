@@ -19,12 +19,12 @@
 #        them.  TRIALS=20 for a quicker look; SEED=N repeats a run's random choices (timings
 #        still vary); SEED=N TRIAL=K reruns trial K of that run alone; KEEP=1 keeps every
 #        trial's directory, not only the failing ones.)
-# Not built on lib.sh: it runs `swift build` when sourced, and this script takes its binaries
-# from the command line (like interrupt.sh), so it never touches a build directory.
+# It never builds: the binaries come from the command line (BIN_DIR for lib.sh).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
 [ $# -ge 1 ] || { echo "usage: bench/soak.sh BIN_DIR" >&2; exit 2; }
-bin="$(cd "$1" && pwd)"
+BIN_DIR="$(cd "$1" && pwd)"
+BENCH_DIR="$(mktemp -d /tmp/helios-soak.XXXXXX)"
+. "$(dirname "$0")/lib.sh"
 [ -x "$bin/helios" ] && [ -x "$bin/helios-emulator" ] || { echo "no helios/helios-emulator in $bin" >&2; exit 2; }
 for tool in python3 sox curl; do
     command -v "$tool" >/dev/null || { echo "soak.sh needs $tool (make soak installs it)" >&2; exit 2; }
@@ -37,7 +37,6 @@ if [ -n "${TRIAL:-}" ]; then first="$TRIAL"; trials=1; fi
 keep="${KEEP:-0}"
 key=soak-key
 attempt_limit=120          # seconds one helios process may take before it counts as hung
-work="$(mktemp -d /tmp/helios-soak.XXXXXX)"
 
 # rnd N: a random integer in [0, N) in REPLY. Drawn in this shell only (never in a $(...)
 # subshell, which would not advance the generator), so a SEED gives the same choices again.
@@ -52,19 +51,7 @@ alive() {
     [[ $st != *") Z "* ]]
 }
 
-EMU_PID=""; HP=""
-start_emulator() {   # start_emulator DIR [args...]: sets EMU_URL and EMU_PID
-    local dir="$1"; shift
-    "$bin/helios-emulator" --port 0 --api-key "$key" "$@" >"$dir/emu.url" 2>"$dir/emu.log" &
-    EMU_PID=$!
-    for _ in $(seq 1 200); do [ -s "$dir/emu.url" ] && break; sleep 0.05; done
-    EMU_URL="$(head -n1 "$dir/emu.url")"
-    [ -n "$EMU_URL" ] || { echo "emulator did not start" >&2; cat "$dir/emu.log" >&2; exit 1; }
-}
-stop_emulator() {
-    [ -n "$EMU_PID" ] || return 0
-    kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; EMU_PID=""
-}
+HP=""
 cleanup() {
     [ -z "$HP" ] || { kill -KILL "$HP" 2>/dev/null || true; wait "$HP" 2>/dev/null || true; }
     stop_emulator
@@ -329,7 +316,7 @@ trial() {
 
     local emu_args=(--processing-time "$(secs "$proc")")
     [ -z "$fault" ] || emu_args+=(--fault "$fault")
-    start_emulator "$tdir" "${emu_args[@]}"
+    EMU_DIR="$tdir" start_emulator --api-key "$key" "${emu_args[@]}"
     export THYMIA_BASE_URL="$EMU_URL" THYMIA_API_KEY="$key" HELIOS_STATE_DIR="$tdir/state"
     cd "$tdir"
 
