@@ -8,11 +8,16 @@ public enum APIError: Error, Sendable, Equatable {
     case auth(status: Int)
     case refused(status: Int, messages: [String])
     case notFound(String)
-    case server(status: Int)
+    /// The API answered 429 or 5xx, after `attempts` attempts.
+    case server(status: Int, attempts: Int = 1)
+    /// Storage answered 5xx to the upload, after `attempts` attempts.
+    case storageFailed(status: Int, attempts: Int = 1)
     case network(String)
     /// No byte of the request left this machine: nothing can have been created.
     case couldNotConnect(String)
     case timedOut(String)
+    /// The server's certificate did not verify: the handshake stopped before any request byte.
+    case tlsFailed(String)
     case malformed(String)
     case uploadExpired(status: Int)
     /// Storage already has (or is receiving) a recording for this URL: 409 from the emulator.
@@ -34,14 +39,18 @@ public enum APIError: Error, Sendable, Equatable {
             return "the API refused the request (HTTP \(status))" + (messages.isEmpty ? "" : ": " + messages.joined(separator: "; "))
         case .notFound(let what):
             return "\(what) not found (HTTP 404): unknown, or its data was deleted"
-        case .server(let status):
-            return "the API kept failing (HTTP \(status)) after retries"
+        case .server(let status, let attempts):
+            return attempts > 1 ? "the API kept failing (HTTP \(status), \(attempts) attempts)" : "the API failed (HTTP \(status))"
+        case .storageFailed(let status, let attempts):
+            return attempts > 1 ? "storage kept failing (HTTP \(status), \(attempts) attempts)" : "storage failed (HTTP \(status))"
         case .network(let detail):
-            return "network failure after retries: \(detail)"
+            return "network failure: \(detail)"
         case .couldNotConnect(let detail):
-            return "could not connect after retries: \(detail)"
+            return "could not connect: \(detail)"
         case .timedOut(let detail):
-            return "no answer in time after retries: \(detail)"
+            return "no answer in time: \(detail)"
+        case .tlsFailed(let detail):
+            return "the server's TLS certificate did not verify, so nothing was sent: \(detail)"
         case .malformed(let detail):
             return "the API answered with malformed JSON: \(detail)"
         case .uploadExpired(let status):
@@ -65,7 +74,7 @@ public enum APIError: Error, Sendable, Equatable {
         switch self {
         case .missingKey, .auth: return .authFailed
         case .refused, .notFound, .uploadExpired, .uploadConflict, .storageRefused: return .apiRefused
-        case .server, .network, .couldNotConnect, .timedOut, .malformed: return .networkFailed
+        case .server, .storageFailed, .network, .couldNotConnect, .timedOut, .tlsFailed, .malformed: return .networkFailed
         case .aborted: return .interrupted
         case .withheld, .fileUnreadable, .recordingChanged: return .recordingRejected
         }
@@ -78,7 +87,13 @@ public struct APIClient: Sendable {
     let apiKey: String
     let transport: RetryingTransport
     let shouldAbort: @Sendable () -> Bool
-    var apiOptions = TransportOptions()
+    var apiOptions: TransportOptions = {
+        var o = TransportOptions()
+        // An API answer is a few KB: one trickling in (a byte every few seconds) is cut off
+        // after 20 s under 1 byte/s, well before the 60 s whole-exchange limit.
+        o.lowSpeedTime = 20
+        return o
+    }()
     var uploadOptions: TransportOptions = {
         var o = TransportOptions()
         o.totalTimeout = 0 // a large file on a slow link may take long; a stall is caught by lowSpeedTime
@@ -101,34 +116,44 @@ public struct APIClient: Sendable {
         guard let data = try? encoder.encode(body) else { throw .malformed("could not encode the request") }
         let request = HTTPRequest(method: "POST", url: baseURL + "/v1/models/mental-wellness",
                                   headers: headers(json: true), body: .data(data))
-        let response: HTTPResponse
         var options = apiOptions
         options.waitAbort = abortWait ?? shouldAbort
-        do {
-            response = try transport.send(request, kind: .createRun, options: options,
+        let exchange = transport.exchange(request, kind: .createRun, options: options,
                                           shouldAbort: abortTransfer ?? shouldAbort, waitAbort: abortWait ?? shouldAbort)
-        } catch {
-            throw Self.map(error)
-        }
-        try check(response, what: "the model-run endpoint")
-        guard let created = try? JSONDecoder().decode(CreateRunResponse.self, from: response.body) else {
-            throw .malformed("the create answer has no run id and upload URL; a run may have been created")
+        let response = try Self.response(exchange)
+        try check(response, attempts: exchange.attempts, what: "the model-run endpoint")
+        // Read field by field: an answer with an id but no usable URL still names a paid run.
+        guard let json = try? JSONDecoder().decode(JSONValue.self, from: response.body),
+              let created = CreateRunResponse(json: json) else {
+            throw .malformed("the create answer has no run id; a run may have been created")
         }
         return created
     }
 
-    public func getRun(_ id: String) throws(APIError) -> ModelRun {
-        let response = try exchange(HTTPRequest(method: "GET", url: baseURL + "/v1/models/mental-wellness/\(id)",
-                                                headers: headers(json: false)), kind: .idempotent)
-        try check(response, what: "run \(id)")
+    /// Reads run `id`. With a `deadline` (the end of a `--timeout`), no attempt or retry wait
+    /// outlasts it. An answer for another run, or a COMPLETE_OK without results, is malformed.
+    public func getRun(_ id: String, deadline: Date? = nil) throws(APIError) -> ModelRun {
+        let exchange = transport.exchange(HTTPRequest(method: "GET", url: baseURL + "/v1/models/mental-wellness/\(id)",
+                                                      headers: headers(json: false)),
+                                          kind: .idempotent, options: apiOptions, shouldAbort: shouldAbort, deadline: deadline)
+        let response = try Self.response(exchange)
+        try check(response, attempts: exchange.attempts, what: "run \(id)")
         guard let json = try? JSONDecoder().decode(JSONValue.self, from: response.body) else {
             throw .malformed("run \(id) could not be read")
         }
+        let run: ModelRun
         do {
-            return try ModelRun(json: json)
+            run = try ModelRun(json: json)
         } catch {
             throw .malformed(error.message)
         }
+        guard run.id.lowercased() == id.lowercased() else {
+            throw .malformed("asked for run \(id), the API answered with run '\(Text.printableASCII(run.id.prefix(80)))'")
+        }
+        if run.status == "COMPLETE_OK", run.scores == nil {
+            throw .malformed("run \(id) is COMPLETE_OK but its answer holds no results")
+        }
+        return run
     }
 
     /// PUTs the file to the pre-signed URL: sized, streamed from disk, without the API key. With
@@ -137,13 +162,9 @@ public struct APIClient: Sendable {
                        sha256: String? = nil, progress: (@Sendable (UploadProgress) -> Void)?) throws(APIError) {
         let request = HTTPRequest(method: "PUT", url: url, headers: [("Content-Type", contentType)],
                                   body: .file(path: path, size: size, hold: hold, sha256: sha256))
-        let response: HTTPResponse
-        do {
-            response = try transport.send(request, kind: .idempotent, options: uploadOptions,
+        let exchange = transport.exchange(request, kind: .idempotent, options: uploadOptions,
                                           progress: progress, shouldAbort: shouldAbort)
-        } catch {
-            throw Self.map(error)
-        }
+        let response = try Self.response(exchange)
         switch response.status {
         case 200..<300: return
         case 403:
@@ -153,8 +174,9 @@ public struct APIClient: Sendable {
             if Self.saysExpired(response.body) { throw .uploadExpired(status: 403) }
             throw .storageRefused(status: 403, code: code)
         case 409: throw .uploadConflict(status: 409)
-        case 400..<500: throw .storageRefused(status: response.status, code: Self.storageCode(response.body))
-        default: throw .server(status: response.status)
+        // A redirect is not followed (the recording goes to the URL the API signed, nowhere else).
+        case 300..<500: throw .storageRefused(status: response.status, code: Self.storageCode(response.body))
+        default: throw .storageFailed(status: response.status, attempts: exchange.attempts)
         }
     }
 
@@ -164,20 +186,20 @@ public struct APIClient: Sendable {
         return h
     }
 
-    private func exchange(_ request: HTTPRequest, kind: RequestKind) throws(APIError) -> HTTPResponse {
-        do {
-            return try transport.send(request, kind: kind, options: apiOptions, shouldAbort: shouldAbort)
-        } catch {
-            throw Self.map(error)
+    /// The response of an exchange, or its error as an `APIError`.
+    private static func response(_ exchange: RetryingTransport.Exchange) throws(APIError) -> HTTPResponse {
+        switch exchange.result {
+        case .success(let response): return response
+        case .failure(let error): throw map(error, attempts: exchange.attempts)
         }
     }
 
-    private func check(_ response: HTTPResponse, what: String) throws(APIError) {
+    private func check(_ response: HTTPResponse, attempts: Int, what: String) throws(APIError) {
         switch response.status {
         case 200..<300: return
         case 401, 403: throw .auth(status: response.status)
         case 404: throw .notFound(what)
-        case 429, 500..<600: throw .server(status: response.status)
+        case 429, 500..<600: throw .server(status: response.status, attempts: attempts)
         default: throw .refused(status: response.status, messages: ValidationErrorBody(data: response.body)?.messages ?? [])
         }
     }
@@ -200,15 +222,17 @@ public struct APIClient: Sendable {
         return text.contains("request has expired") || text.contains("expiredtoken") || text.contains("<code>expired")
     }
 
-    static func map(_ error: TransportError) -> APIError {
+    static func map(_ error: TransportError, attempts: Int = 1) -> APIError {
+        let after = attempts > 1 ? " (\(attempts) attempts)" : ""
         switch error {
         case .fileChanged(let path): return .recordingChanged(path)
-        case .couldNotConnect(let m): return .couldNotConnect(Redaction.text(m))
+        case .couldNotConnect(let m): return .couldNotConnect(Redaction.text(m) + after)
+        case .tlsFailed(let m): return .tlsFailed(Redaction.text(m))
         case .aborted: return .aborted
         case .withheld: return .withheld
-        case .timedOut(let m): return .timedOut(Redaction.text(m))
+        case .timedOut(let m): return .timedOut(Redaction.text(m) + after)
         case .fileUnreadable(let path, let reason): return .fileUnreadable("\(path): \(reason)")
-        default: return .network(Redaction.text("\(error)"))
+        default: return .network(Redaction.text("\(error)") + after)
         }
     }
 

@@ -39,9 +39,22 @@ public struct CreateRunRequest: Encodable, Sendable, Equatable {
 }
 
 /// `200` of the create call: the run id and where to PUT the recording.
-public struct CreateRunResponse: Decodable, Sendable, Equatable {
+public struct CreateRunResponse: Sendable, Equatable {
     public var id: String
-    public var recordingUploadUrl: String
+    /// Nil when the answer had none (or not a string): the run exists but cannot get its recording.
+    public var recordingUploadUrl: String?
+
+    public init(id: String, recordingUploadUrl: String?) {
+        self.id = id
+        self.recordingUploadUrl = recordingUploadUrl
+    }
+
+    /// Nil without a string `id`; a missing or non-string URL leaves only the URL out.
+    public init?(json: JSONValue) {
+        guard case .object = json, let id = json["id"]?.stringValue else { return nil }
+        self.id = id
+        recordingUploadUrl = json["recordingUploadUrl"]?.stringValue
+    }
 }
 
 /// `GET /v1/models/mental-wellness/{id}` (§2.3). Nulls may be present or absent; unknown statuses

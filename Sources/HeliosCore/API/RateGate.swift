@@ -8,17 +8,28 @@ public final class RateGate: @unchecked Sendable {
     private let lock = Lock()
     private var notBefore = Date.distantPast
 
+    /// A server's Retry-After closes the gate for at most this long (as `RetryPolicy` caps its
+    /// own waits): `Retry-After: 99999` must not stall every worker for a day.
+    public static let maxHold = 60.0
+
     public init() {}
 
-    /// Holds every later request until `seconds` from now (a longer hold already set wins).
+    /// Holds every later request until `seconds` (at most `maxHold`) from now; a longer hold
+    /// already set wins.
     public func hold(for seconds: Double) {
+        let seconds = seconds.isFinite ? min(max(0, seconds), Self.maxHold) : Self.maxHold
         lock.withLock { notBefore = max(notBefore, Date().addingTimeInterval(seconds)) }
     }
 
-    /// Waits until the gate opens; false if `shouldAbort` turned true first.
-    public func wait(shouldAbort: (@Sendable () -> Bool)?) -> Bool {
+    /// When the gate opens.
+    var openAt: Date { lock.withLock { notBefore } }
+
+    /// Waits until the gate opens or `deadline` passes (the request then goes, and meets the
+    /// server's own 429 if the limit still holds); false if `shouldAbort` turned true first.
+    public func wait(until deadline: Date? = nil, shouldAbort: (@Sendable () -> Bool)?) -> Bool {
         while true {
-            let remaining = lock.withLock { notBefore.timeIntervalSinceNow }
+            var remaining = lock.withLock { notBefore.timeIntervalSinceNow }
+            if let deadline { remaining = min(remaining, deadline.timeIntervalSinceNow) }
             if remaining <= 0 { return true }
             if let shouldAbort, shouldAbort() { return false }
             Worker.sleep(min(0.05, remaining))
@@ -42,7 +53,7 @@ public struct GatedTransport: HTTPTransport {
         progress: (@Sendable (UploadProgress) -> Void)?,
         shouldAbort: (@Sendable () -> Bool)?
     ) throws(TransportError) -> HTTPResponse {
-        guard gate.wait(shouldAbort: options.waitAbort ?? shouldAbort) else { throw .aborted }
+        guard gate.wait(until: options.deadline, shouldAbort: options.waitAbort ?? shouldAbort) else { throw .aborted }
         let response = try base.send(request, options: options, progress: progress, shouldAbort: shouldAbort)
         if response.status == 429 {
             gate.hold(for: response.headers["retry-after"].flatMap { RetryPolicy.retryAfterSeconds($0, now: Date()) } ?? 1)

@@ -51,7 +51,7 @@ final class BatchProgress: @unchecked Sendable {
 
     private var isStopped: Bool { lock.withLock { stopped } }
 
-    func uploadStarted(_ job: Int, name: String, bytes: Int64) { lock.withLock { uploads[job] = Upload(name: name, sent: 0, total: bytes) } }
+    func uploadStarted(_ job: Int, name: String, bytes: Int64) { lock.withLock { uploads[job] = Upload(name: Text.terminalSafe(name), sent: 0, total: bytes) } }
     func uploadProgress(_ job: Int, _ p: UploadProgress) { lock.withLock { uploads[job]?.sent = p.sent } }
     func uploadEnded(_ job: Int) { lock.withLock { _ = uploads.removeValue(forKey: job) } }
     func waiting(_ job: Int, status: String) { lock.withLock { waiting[job] = status } }
@@ -66,7 +66,7 @@ final class BatchProgress: @unchecked Sendable {
     /// A result on stdout, the live line cleared first.
     func result(_ text: String) { lock.withLock { clearLocked(); output.out(text) } }
     /// A note on stderr (suppressed by --quiet).
-    func note(_ text: String) { guard !quiet else { return }; lock.withLock { clearLocked(); output.err(text + "\n") } }
+    func note(_ text: String) { guard !quiet else { return }; lock.withLock { clearLocked(); output.err(Text.terminalSafe(text) + "\n") } }
     /// Always printed (warnings, errors).
     func err(_ text: String) { lock.withLock { clearLocked(); output.err(text) } }
 

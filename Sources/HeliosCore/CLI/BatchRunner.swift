@@ -81,6 +81,8 @@ final class BatchRunner: @unchecked Sendable {
             progress.err(session.warningLine("run \(runId) for \(file) never received its recording and \(reason); creating a fresh run"))
         case .status(_, let status):
             progress.waiting(index, status: status.rawValue)
+        case .pollFailed(let runId, let reason):
+            progress.note("polling run \(runId) failed (\(reason)); polling again")
         case .urlNotKept(let runId, let reason):
             progress.err(session.warningLine("the upload URL of run \(runId) could not be kept (\(reason)); an interrupted upload will need a fresh run"))
         }

@@ -48,9 +48,10 @@ public struct CLIFailure: Error, Sendable, Equatable {
             return JSONLine.encode(JSONForm(error: .init(kind: exitCode.kind, message: message, exitCode: exitCode.rawValue,
                                                          runId: runId, resume: resume)))
         }
-        var text = "error: \(message)\n"
-        for hint in hints { text += "\(hint)\n" }
-        if let resume { text += "resume with: \(resume)\n" }
+        // Messages quote file names and server answers: escaped for the terminal.
+        var text = "error: \(Text.terminalSafe(message))\n"
+        for hint in hints { text += "\(Text.terminalSafe(hint))\n" }
+        if let resume { text += "resume with: \(Text.terminalSafe(resume))\n" }
         return text
     }
 }

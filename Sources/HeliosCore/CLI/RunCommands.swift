@@ -310,7 +310,7 @@ struct RunCommands {
         }
         guard rejected.isEmpty else {
             for report in rejected.dropLast() {
-                output.err("error: \(report.file): " + report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ") + "\n")
+                output.err("error: " + Text.terminalSafe("\(report.file): " + report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")) + "\n")
             }
             let last = rejected[rejected.count - 1]
             let more = rejected.count > 1 ? " (and \(rejected.count - 1) more above)" : ""
@@ -495,7 +495,8 @@ struct RunCommands {
             return .success
         }
         let rows = entries.map { e in
-            [e.runId ?? "(no run id yet)", e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status]
+            // The journal is a file anyone with access could have edited.
+            [e.runId ?? "(no run id yet)", e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status].map(Text.terminalSafe)
         }
         let header = ["RUN", "TIME", "FILE", "LABEL", "STATUS"]
         var widths = header.map(\.count)
@@ -574,7 +575,7 @@ struct RunCommands {
                                  hints: ["the runs go on"] + hints, resume: resume)
         default:
             for hint in hints { session.note(hint) }
-            if let resume { output.err(global.json ? JSONLine.encode(["resume": resume]) : "resume with: \(resume)\n") }
+            if let resume { output.err(global.json ? JSONLine.encode(["resume": resume]) : "resume with: \(Text.terminalSafe(resume))\n") }
             return code
         }
         failure.report(to: output, json: global.json)

@@ -75,15 +75,17 @@ public struct RunResult: Encodable, Sendable {
 
     func text(palette: Palette) -> String {
         var lines: [String] = []
-        lines.append(palette.bold(file ?? runId ?? "run"))
+        // Everything but the labels comes from outside (the file name, the server's answer).
+        let safe: (String) -> String = { Text.terminalSafe($0) }
+        lines.append(palette.bold(safe(file ?? runId ?? "run")))
         func row(_ label: String, _ value: String) { lines.append("  " + Text.padded(label, to: 11) + value) }
-        if let runId { row("run", runId) }
-        if let userLabel { row("user label", userLabel) }
+        if let runId { row("run", safe(runId)) }
+        if let userLabel { row("user label", safe(userLabel)) }
         let statusText: String
         switch status {
         case "COMPLETE_OK": statusText = palette.green(status)
         case "COMPLETE_ERROR": statusText = palette.red(status)
-        default: statusText = status
+        default: statusText = safe(status)
         }
         row("status", statusText)
         if let scores {
@@ -96,10 +98,10 @@ public struct RunResult: Encodable, Sendable {
                 first = false
             }
         }
-        if let transcript, !transcript.isEmpty { row("transcript", transcript) }
-        for warning in warnings { row("warning", warning) }
+        if let transcript, !transcript.isEmpty { row("transcript", safe(transcript)) }
+        for warning in warnings { row("warning", safe(warning)) }
         if let error {
-            row("error", error.code + (error.reason.map { ": \($0)" } ?? ""))
+            row("error", safe(error.code + (error.reason.map { ": \($0)" } ?? "")))
             if let action = Self.actions[error.code] { row("action", action) }
         }
         return lines.joined(separator: "\n") + "\n\n"

@@ -29,7 +29,7 @@ struct Session: Sendable {
 
     /// A note on stderr (progress, what happened); silenced by --quiet.
     func note(_ text: String) {
-        if !global.quiet { output.err(text + "\n") }
+        if !global.quiet { output.err(Text.terminalSafe(text) + "\n") }
     }
 
     func warn(_ text: String) {
@@ -38,7 +38,7 @@ struct Session: Sendable {
 
     /// A warning as `warn` prints it, for writers that must clear a live line first.
     func warningLine(_ text: String) -> String {
-        stderrPalette.yellow("warning:") + " " + text + "\n"
+        stderrPalette.yellow("warning:") + " " + Text.terminalSafe(text) + "\n"
     }
 
     /// `--base-url`, else `THYMIA_BASE_URL`, else the region's host. http:// only to loopback.
@@ -82,13 +82,17 @@ struct Session: Sendable {
         guard let key = key.map(Text.trimmed), !key.isEmpty else {
             throw CLIFailure(.authFailed, APIError.missingKey.message)
         }
+        // It goes into a header line: a CR or LF would start another header (or a second request).
+        guard key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value < 0x7F }) else {
+            throw CLIFailure(.authFailed, "the API key contains control characters, spaces or non-ASCII characters; check THYMIA_API_KEY, --api-key-file or --api-key-stdin")
+        }
         return key
     }
 
     func client(baseURL: String, apiKey: String) -> APIClient {
         let output = output
         let log: (@Sendable (String) -> Void)? = global.verbose
-            ? { @Sendable line in output.err(Redaction.text(line, secrets: [apiKey]) + "\n") }
+            ? { @Sendable line in output.err(Text.terminalSafe(Redaction.text(line, secrets: [apiKey])) + "\n") }
             : nil
         let base: any HTTPTransport = context.transport ?? CurlTransport(version: HeliosVersion.string, log: log)
         let quiet = global.quiet

@@ -29,14 +29,16 @@ struct ValidateCommand {
 /// `FILE: rejected, TOO_SHORT: …`, warnings after.
 enum ValidationText {
     static func line(_ report: ValidationReport, palette: Palette) -> String {
-        var text = "\(report.file): "
+        // The file name, and messages quoting a file's own header bytes, come from outside.
+        let safe: (String) -> String = { Text.terminalSafe($0) }
+        var text = "\(safe(report.file)): "
         if report.ok {
             text += palette.green("ok")
         } else {
-            text += palette.red("rejected") + ", " + report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
+            text += palette.red("rejected") + ", " + report.problems.map { "\($0.code): \(safe($0.message))" }.joined(separator: "; ")
         }
         if let audio = report.audio, let summary = summary(audio) { text += " (\(summary))" }
-        for warning in report.warnings { text += "; " + palette.yellow("warning") + " \(warning.code): \(warning.message)" }
+        for warning in report.warnings { text += "; " + palette.yellow("warning") + " \(warning.code): \(safe(warning.message))" }
         return text + "\n"
     }
 

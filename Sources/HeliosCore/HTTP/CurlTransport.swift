@@ -35,8 +35,9 @@ public struct CurlTransport: HTTPTransport {
         shouldAbort: (@Sendable () -> Bool)?
     ) throws(TransportError) -> HTTPResponse {
         let secrets = request.headers.filter { Redaction.isSecretHeader($0.name) }.map(\.value)
+        let target: URLPolicy.Checked
         do {
-            _ = try URLPolicy.check(request.url)
+            target = try URLPolicy.check(request.url)
         } catch {
             throw .other(code: Int(CURLE_UNSUPPORTED_PROTOCOL.rawValue), message: error.description)
         }
@@ -45,7 +46,7 @@ public struct CurlTransport: HTTPTransport {
         let result: Result<HTTPResponse, TransportError>
         do {
             let exchange = try CurlExchange(maxResponseBytes: maxResponseBytes)
-            try exchange.configure(request, options: options, userAgent: userAgent)
+            try exchange.configure(request, options: options, userAgent: userAgent, target: target)
             exchange.progress = progress
             exchange.shouldAbort = shouldAbort
             result = exchange.perform()
@@ -83,6 +84,7 @@ public struct CurlTransport: HTTPTransport {
         case .couldNotConnect(let m): return .couldNotConnect(Redaction.text(m, secrets: secrets))
         case .connectionLost(let m): return .connectionLost(Redaction.text(m, secrets: secrets))
         case .timedOut(let m): return .timedOut(Redaction.text(m, secrets: secrets))
+        case .tlsFailed(let m): return .tlsFailed(Redaction.text(m, secrets: secrets))
         case .other(let code, let m): return .other(code: code, message: Redaction.text(m, secrets: secrets))
         case .aborted, .withheld, .fileUnreadable, .fileChanged: return error
         }
@@ -94,6 +96,7 @@ public struct CurlTransport: HTTPTransport {
 final class CurlExchange {
     private let handle: UnsafeMutableRawPointer
     private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var resolveList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let maxResponseBytes: Int
 
@@ -126,14 +129,29 @@ final class CurlExchange {
     deinit {
         curl_easy_cleanup(handle)
         curl_slist_free_all(headerList)
+        curl_slist_free_all(resolveList)
         errorBuffer.deallocate()
     }
 
     // MARK: Options
 
-    func configure(_ request: HTTPRequest, options: TransportOptions, userAgent: String) throws(TransportError) {
+    func configure(_ request: HTTPRequest, options: TransportOptions, userAgent: String, target: URLPolicy.Checked) throws(TransportError) {
         try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
         try set(CURLOPT_URL, request.url)
+        if target.isLoopback {
+            // This machine is reached directly: `http_proxy`/`all_proxy` must not carry a key
+            // (over plain http) to a proxy. An empty proxy string turns every proxy variable off.
+            try set(CURLOPT_PROXY, "")
+            if target.host.hasPrefix("localhost") {
+                // "localhost" (and "localhost.") means loopback, never a DNS answer.
+                let port = target.port ?? (target.scheme == "https" ? 443 : 80)
+                guard let list = curl_slist_append(nil, "\(target.host):\(port):127.0.0.1,[::1]") else {
+                    throw .other(code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_slist_append failed")
+                }
+                resolveList = list
+                try check(helios_curl_setopt_slist(handle, CURLOPT_RESOLVE, list), "CURLOPT_RESOLVE")
+            }
+        }
         try set(CURLOPT_NOSIGNAL, 1)  // no SIGALRM for DNS timeouts: unsafe in a threaded process
         try set(CURLOPT_PROTOCOLS_STR, "http,https")
         try set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
@@ -262,6 +280,9 @@ final class CurlExchange {
         switch code {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT, CURLE_SSL_CONNECT_ERROR:
             return .couldNotConnect(message)
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CRL_BADFILE,
+             CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS:
+            return .tlsFailed(message)
         case CURLE_OPERATION_TIMEDOUT:
             return connectionEstablished() ? .timedOut(message) : .couldNotConnect(message)
         case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE,

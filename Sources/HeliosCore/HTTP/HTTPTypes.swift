@@ -60,6 +60,9 @@ public enum TransportError: Error, Sendable, Equatable {
     case connectionLost(String)
     /// The exchange took too long after connecting: the server may have acted.
     case timedOut(String)
+    /// The server's certificate did not verify: the TLS handshake stopped before any request
+    /// byte, and trying again cannot help.
+    case tlsFailed(String)
     case aborted
     /// An `UploadHold` withheld the body's last bytes: the server got an incomplete body.
     case withheld
@@ -79,6 +82,9 @@ public struct TransportOptions: Sendable {
     /// Ends a wait before the request is sent (the rate gate); nil: the transfer's own abort
     /// check. A create POST waits at the gate on one Ctrl-C but is not cut off by it in flight.
     public var waitAbort: (@Sendable () -> Bool)?
+    /// No wait before the request (the rate gate) lasts past this; the retrying layer sets it
+    /// from its caller's deadline (a poll bounded by `--timeout`).
+    public var deadline: Date?
     public init() {}
 }
 
@@ -99,6 +105,7 @@ extension TransportError: CustomStringConvertible {
         case .couldNotConnect(let m): return "could not connect: \(m)"
         case .connectionLost(let m): return "connection lost: \(m)"
         case .timedOut(let m): return "timed out: \(m)"
+        case .tlsFailed(let m): return "TLS verification failed: \(m)"
         case .aborted: return "aborted"
         case .withheld: return "the upload was stopped before its last bytes"
         case .fileUnreadable(let path, let reason): return "cannot read \(path): \(reason)"
@@ -110,7 +117,9 @@ extension TransportError: CustomStringConvertible {
     /// False only when no byte of the request can have reached the server (a file can become
     /// unreadable mid-upload, so only a failed connection is certain).
     public var requestMayHaveBeenSent: Bool {
-        if case .couldNotConnect = self { return false }
-        return true
+        switch self {
+        case .couldNotConnect, .tlsFailed: return false
+        default: return true
+        }
     }
 }

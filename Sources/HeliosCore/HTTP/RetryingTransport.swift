@@ -66,6 +66,26 @@ public struct RetryingTransport: HTTPTransport {
         shouldAbort: (@Sendable () -> Bool)? = nil,
         waitAbort: (@Sendable () -> Bool)? = nil
     ) throws(TransportError) -> HTTPResponse {
+        try exchange(request, kind: kind, options: options, progress: progress,
+                     shouldAbort: shouldAbort, waitAbort: waitAbort).result.get()
+    }
+
+    /// What `exchange` ends with: the last attempt's outcome, and how many attempts were made
+    /// (so a message says "after 5 attempts" only when there were).
+    public struct Exchange: Sendable {
+        public var result: Result<HTTPResponse, TransportError>
+        public var attempts: Int
+    }
+
+    /// `send`, and the number of attempts. With a `deadline`, no attempt runs past it (each
+    /// one's whole-exchange limit is cut to what is left) and no retry waits beyond it.
+    public func exchange(
+        _ request: HTTPRequest, kind: RequestKind, options: TransportOptions,
+        progress: (@Sendable (UploadProgress) -> Void)? = nil,
+        shouldAbort: (@Sendable () -> Bool)? = nil,
+        waitAbort: (@Sendable () -> Bool)? = nil,
+        deadline: Date? = nil
+    ) -> Exchange {
         let waitAbort = waitAbort ?? shouldAbort
         let started = now()
         var attempt = 1
@@ -76,24 +96,36 @@ public struct RetryingTransport: HTTPTransport {
             if attempt > 1, let progress, case .file(_, let size, _, _) = request.body {
                 progress(UploadProgress(sent: 0, total: size))
             }
+            var attemptOptions = options
+            if let deadline {
+                let left = deadline.timeIntervalSince(now())
+                guard left > 0 else {
+                    return Exchange(result: .failure(.timedOut("the deadline passed before the request was sent")), attempts: attempt - 1)
+                }
+                attemptOptions.totalTimeout = options.totalTimeout > 0 ? min(options.totalTimeout, left) : left
+                attemptOptions.deadline = deadline
+            }
             let outcome: AttemptOutcome
             do {
-                outcome = .response(try base.send(request, options: options, progress: progress, shouldAbort: shouldAbort))
+                outcome = .response(try base.send(request, options: attemptOptions, progress: progress, shouldAbort: shouldAbort))
             } catch {
                 outcome = .failure(error)
             }
-            let decision = policy.decide(
+            var decision = policy.decide(
                 kind: kind, outcome: outcome, attempt: attempt, elapsed: now().timeIntervalSince(started),
                 previousDelay: previousDelay, random: random(), now: now())
+            if case .retry(let delay) = decision, let deadline, now().addingTimeInterval(delay) >= deadline {
+                decision = .stop
+            }
             guard case .retry(let delay) = decision else {
                 switch outcome {
-                case .response(let response): return response
-                case .failure(let error): throw error
+                case .response(let response): return Exchange(result: .success(response), attempts: attempt)
+                case .failure(let error): return Exchange(result: .failure(error), attempts: attempt)
                 }
             }
-            if let waitAbort, waitAbort() { throw .aborted }
+            if let waitAbort, waitAbort() { return Exchange(result: .failure(.aborted), attempts: attempt) }
             onRetry?(RetryNotice(attempt: attempt, delay: delay, reason: Self.reason(outcome)))
-            guard sleep(delay, waitAbort) else { throw .aborted }
+            guard sleep(delay, waitAbort) else { return Exchange(result: .failure(.aborted), attempts: attempt) }
             previousDelay = delay
             attempt += 1
         }

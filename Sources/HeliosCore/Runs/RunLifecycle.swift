@@ -88,6 +88,8 @@ public enum RunEvent: Sendable {
     case resending(runId: String, file: String)
     case abandoned(runId: String, file: String, reason: String)
     case status(runId: String, APIStatus)
+    /// A poll failed; the next one comes at the next interval.
+    case pollFailed(runId: String, reason: String)
     case urlNotKept(runId: String, reason: String)
 }
 
@@ -214,13 +216,26 @@ public final class RunLifecycle: Sendable {
                 "creating a run for \(recording.path): the API answered with a run id that is not a UUID ('\(shown)')"))
         }
         let runId = created.id.lowercased()
+        guard let uploadURL = created.recordingUploadUrl, Self.usableUploadURL(uploadURL) else {
+            // A paid run that cannot receive its recording: journaled by id (state created, no
+            // URL kept), so `runs` shows it and a resume replaces it once the API still says CREATED.
+            entry.runId = runId
+            entry.state = .created
+            entry.time = now()
+            try record(entry)
+            observe(index, .created(runId: runId, file: recording.path, userLabel: request.user.userLabel,
+                                    bytes: recording.audio.bytes, replacing: old?.runId))
+            let why = created.recordingUploadUrl == nil ? "no upload URL" : "an upload URL helios will not send to"
+            return .failed(RunFailure(.api(.malformed("the create answer has \(why)")),
+                "creating a run for \(recording.path): the API created run \(runId) but answered with \(why)", runId: runId))
+        }
         let expires = min(env.now().timeIntervalSince1970 + env.uploadURLLifetime,
-                          Self.expiryInURL(created.recordingUploadUrl) ?? .infinity)
+                          Self.expiryInURL(uploadURL) ?? .infinity)
         // The URL (which names the run) first, then the journal: a crash between the two still
         // leaves the run id on disk, and resume finds it.
         var urlProblem: String?
         do {
-            try env.uploads.save(intent: intent, .init(runId: runId, url: created.recordingUploadUrl, expiresAt: expires))
+            try env.uploads.save(intent: intent, .init(runId: runId, url: uploadURL, expiresAt: expires))
         } catch {
             urlProblem = "\(error)"
         }
@@ -234,14 +249,20 @@ public final class RunLifecycle: Sendable {
         if let urlProblem { observe(index, .urlNotKept(runId: runId, reason: urlProblem)) }
         // A Ctrl-C during the POST: the run is journaled; stop before sending.
         if env.cancellation.isRequested { return .pending(runId: runId, uploaded: false, why: .interrupted) }
-        return try upload(entry, to: created.recordingUploadUrl, job, index: index, mayRecreate: old == nil)
+        return try upload(entry, to: uploadURL, job, index: index, mayRecreate: old == nil)
+    }
+
+    /// An upload URL helios sends a recording to: https (plain http only on loopback), no more
+    /// than 8 KiB. Checked before the URL is kept, as anything else from the server is.
+    static func usableUploadURL(_ url: String) -> Bool {
+        url.utf8.count <= 8192 && (try? URLPolicy.check(url)) != nil
     }
 
     /// Refused, or never connected: no run exists. Anything else may have made one.
     static func certainlyNotCreated(_ error: APIError, urgent: Bool) -> Bool {
         switch error {
-        case .missingKey, .auth, .refused, .notFound, .couldNotConnect: return true
-        case .server(let status): return status == 429 || status == 503
+        case .missingKey, .auth, .refused, .notFound, .couldNotConnect, .tlsFailed: return true
+        case .server(let status, _): return status == 429 || status == 503
         // One Ctrl-C ends only a wait between attempts, which follows an attempt that created nothing.
         case .aborted: return !urgent
         default: return false
@@ -373,19 +394,25 @@ public final class RunLifecycle: Sendable {
     // MARK: wait
 
     /// Polls one run every interval until it finishes, its timeout passes or a stop is requested.
+    /// A failed poll that may pass (a malformed or foreign answer, a lost connection, a 503 whose
+    /// Retry-After outlasts the deadline) is tried again at the next interval;
+    /// `maxPollFailures` in a row end the wait. Nothing waits
+    /// past the deadline: each poll's attempts and retry waits are cut to what is left of it.
     private func wait(_ start: JournalEntry, index: Int, sleepFirst: Bool) throws -> RunOutcome {
         guard let runId = start.runId else { return .failed(RunFailure(.journal, "a journal entry without a run id")) }
         var entry = start
         var sleep = sleepFirst
         let started = env.now()
+        let deadline = env.timeout > 0 ? started.addingTimeInterval(env.timeout) : nil
         let cancellation = env.cancellation
         let client = env.client(entry.baseURL)
+        var failures = 0
         while true {
             if sleep {
                 var interval = env.pollInterval
-                if env.timeout > 0 {
+                if let deadline {
                     // The last look comes at the deadline, even when it is sooner than one interval.
-                    let left = env.timeout - env.now().timeIntervalSince(started)
+                    let left = deadline.timeIntervalSince(env.now())
                     if left <= 0.001 { return .pending(runId: runId, uploaded: true, why: .timedOut) }
                     interval = min(interval, left)
                 }
@@ -396,11 +423,20 @@ public final class RunLifecycle: Sendable {
             sleep = true
             let run: ModelRun
             do {
-                run = try client.getRun(runId)
+                // The look at the deadline gets a few seconds to answer; no retry wait or
+                // trickling answer goes beyond them.
+                run = try client.getRun(runId, deadline: deadline?.addingTimeInterval(Self.lastLookGrace))
             } catch {
                 if error == .aborted { return .pending(runId: runId, uploaded: true, why: .interrupted) }
-                return .failed(RunFailure(.api(error), "run \(runId): \(error.message)", runId: runId))
+                if let deadline, env.now() >= deadline { return .pending(runId: runId, uploaded: true, why: .timedOut) }
+                failures += 1
+                guard Self.pollMayRecover(error), failures < Self.maxPollFailures else {
+                    return .failed(RunFailure(.api(error), "run \(runId): \(error.message)", runId: runId))
+                }
+                observe(index, .pollFailed(runId: runId, reason: error.message))
+                continue
             }
+            failures = 0
             if run.status != entry.apiStatus || (run.isFinished && entry.state != .finished) {
                 observe(index, .status(runId: runId, APIStatus(run.status)))
                 entry.time = now()
@@ -416,6 +452,23 @@ public final class RunLifecycle: Sendable {
                 try record(entry)
             }
             if run.isFinished { return .finished(run) }
+        }
+    }
+
+    /// How long past the deadline the last poll may take to answer.
+    static let lastLookGrace = 5.0
+
+    /// Polls failing in a row before the wait gives up (exit 6; the run can be polled later).
+    static let maxPollFailures = 5
+
+    /// A bad answer, or a failure whose retries were cut short by the deadline, may pass by the
+    /// next poll. A server that kept failing through every retry, a refused key or an unknown
+    /// run will not: the wait ends at once (the run can be polled later).
+    static func pollMayRecover(_ error: APIError) -> Bool {
+        switch error {
+        case .server(_, let attempts): return attempts <= 1
+        case .network, .couldNotConnect, .timedOut, .malformed: return true
+        default: return false
         }
     }
 

@@ -22,6 +22,36 @@ enum Text {
         String(s.unicodeScalars.map { $0.isASCII && $0.value >= 32 && $0.value < 127 ? Character($0) : "?" })
     }
 
+    /// Text from outside (a server's answer, a file name, a manifest's field) made safe for a
+    /// terminal: C0 and C1 control characters, DEL, and the invisible bidirectional overrides and
+    /// line separators are written as escapes (`\e` is `\x1b`, CR is `\r`), so an answer cannot
+    /// move the cursor, retitle the window (OSC) or hide text. Everything else is kept.
+    public static func terminalSafe(_ s: some StringProtocol) -> String {
+        guard s.unicodeScalars.contains(where: needsEscape) else { return String(s) }
+        var out = ""
+        out.reserveCapacity(s.utf8.count + 8)
+        for scalar in s.unicodeScalars {
+            guard needsEscape(scalar) else { out.unicodeScalars.append(scalar); continue }
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                let hex = String(scalar.value, radix: 16)
+                out += scalar.value < 0x100 ? "\\x" + (hex.count < 2 ? "0" + hex : hex) : "\\u{" + hex + "}"
+            }
+        }
+        return out
+    }
+
+    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0..<0x20, 0x7F...0x9F: return true
+        case 0x200E, 0x200F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: return true
+        default: return false
+        }
+    }
+
     static func padded(_ s: String, to length: Int) -> String {
         let count = s.count
         return count >= length ? String(s.prefix(length)) : s + String(repeating: " ", count: length - count)

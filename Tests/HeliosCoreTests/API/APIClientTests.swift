@@ -146,9 +146,17 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
         #expect(error?.exitCode == .apiRefused)
     }
 
+    /// An id without a URL still names a paid run: it is returned, not thrown away.
+    @Test(arguments: [#"{"id": "abc"}"#, #"{"id": "abc", "recordingUploadUrl": 7}"#])
+    func aCreateAnswerWithAnIdButNoURLKeepsTheId(body: String) throws {
+        let fake = FakeTransport([status(200, body)])
+        #expect(try client(fake).createRun(request) == CreateRunResponse(id: "abc", recordingUploadUrl: nil))
+        #expect(fake.requests.count == 1)
+    }
+
     @Test(arguments: [
         #"{"id": "abc", "recordingUp"#,
-        #"{"id": "abc"}"#,
+        #"{"recordingUploadUrl": "https://path/to/upload?sig=1"}"#,
         "",
         "<html>OK</html>",
     ])
@@ -212,7 +220,7 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
     func serverErrorsOnPost(code: Int, attempts: Int) {
         let fake = FakeTransport([status(code)])
         let error = apiError { try client(fake).createRun(request) }
-        #expect(error == .server(status: code))
+        #expect(error == .server(status: code, attempts: attempts))
         #expect(error?.exitCode == .networkFailed)
         #expect(fake.requests.count == attempts)
     }
@@ -272,7 +280,7 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
     @Test func retryAfterIsObeyed() throws {
         let sleeps = Box<[Double]>([])
         let fake = FakeTransport([status(429, headers: ["retry-after": "7"]), status(200, APIExamples.created)])
-        _ = try client(fake, sleeps: sleeps).getRun("r1")
+        _ = try client(fake, sleeps: sleeps).getRun("ddebd75b-99b3-42b4-ac65-5ce852c688e9")
         #expect(sleeps.get == [7])
     }
 
@@ -280,14 +288,14 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
     func serverErrorForever(code: Int) {
         let fake = FakeTransport([status(code)])
         let error = apiError { try client(fake).getRun("r1") }
-        #expect(error == .server(status: code))
+        #expect(error == .server(status: code, attempts: policy.maxAttempts))
         #expect(error?.exitCode == .networkFailed)
         #expect(fake.requests.count == policy.maxAttempts)
     }
 
     @Test func lostConnectionOnAGetIsRetried() throws {
         let fake = FakeTransport([.failure(.connectionLost("reset")), .failure(.timedOut("slow")), status(200, APIExamples.created)])
-        #expect(try client(fake).getRun("r1").status == "CREATED")
+        #expect(try client(fake).getRun("ddebd75b-99b3-42b4-ac65-5ce852c688e9").status == "CREATED")
         #expect(fake.requests.count == 3)
     }
 
@@ -368,7 +376,7 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
     @Test func serverErrorForeverIsRetriedThenServer() {
         let fake = FakeTransport([status(500)])
         let error = apiError { try client(fake).upload(path: "/a.wav", size: 10, to: uploadURL, contentType: "audio/wav", progress: nil) }
-        #expect(error == .server(status: 500))
+        #expect(error == .storageFailed(status: 500, attempts: policy.maxAttempts))
         #expect(error?.exitCode == .networkFailed)
         #expect(fake.requests.count == policy.maxAttempts)
         #expect(fake.requests.allSatisfy { $0.method == "PUT" && $0.values(of: "x-api-key").isEmpty })

@@ -141,6 +141,11 @@ final class FakeThymia: HTTPTransport, @unchecked Sendable {
     var faults: Faults?
     /// GETs after the upload until COMPLETE_OK.
     var pollsToFinish = 2
+    /// Rewrites an answer after the fake acted on the request: a hostile or broken server.
+    /// Gets the route ("create", "get", "put"), how many requests of that route came before
+    /// (0-based), and the honest answer.
+    var rewrite: (@Sendable (_ route: String, _ nth: Int, HTTPResponse) -> HTTPResponse)?
+    private var routeCounts: [String: Int] = [:]
     private let lock = NSLock()
     private var runList: [Run] = []
     private var log: [String] = []
@@ -166,12 +171,16 @@ final class FakeThymia: HTTPTransport, @unchecked Sendable {
             log.append("\(request.method) \(route)")
             hosts.append(String(request.url.split(separator: "/").dropFirst().first ?? ""))
         }
-        let response: HTTPResponse
+        var response: HTTPResponse
         switch route {
         case "create": response = create(request)
         case "get": response = get(request)
         case "put": response = try put(request, progress: progress)
         default: response = HTTPResponse(status: 404)
+        }
+        if let rewrite {
+            let nth: Int = lock.withLock { defer { routeCounts[route, default: 0] += 1 }; return routeCounts[route, default: 0] }
+            response = rewrite(route, nth, response)
         }
         try faults?.afterHTTP(route)
         // The answer came, but the caller stopped listening first.
