@@ -67,7 +67,7 @@ struct ValidateCLITests {
         let path = try TestRecordings.write(.wav, seconds: 4, to: dir, name: "short.wav")
         let r = try CommandRunner.helios(["validate", path])
         #expect(r.status == 3)
-        #expect(r.stdout.hasPrefix("\(path): rejected, TOO_SHORT: recording is 4.0s long; thymia needs at least 10 seconds (wav, 4.0s, speech "))
+        #expect(r.stdout.hasPrefix("\(path): rejected, TOO_SHORT: recording is 4.0s long; thymia needs at least 10 seconds (wav, 4.0s, 16000 Hz, mono)\n"))
     }
 
     @Test func colourOnlyWhenAskedOrOnATerminalWithoutNoColor() throws {

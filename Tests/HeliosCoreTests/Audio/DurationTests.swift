@@ -111,3 +111,17 @@ func bundledSamplesGetTheirDocumentedVerdicts(name: String, seconds: Double, ver
     #expect(abs((audio.durationSeconds ?? 0) - seconds) <= 0.05)
     #expect(report.problems.map(\.code) == (verdict.map { [$0] } ?? []))
 }
+
+/// The speech figure exists only when the speech pass decoded every sample: a recording whose
+/// length the header pass already rejects (a 48-minute WAV among them) must not be decoded.
+@Test(arguments: [
+    (TestRecordings.Format.wav, 181.0, "TOO_LONG"), (.flac, 4, "TOO_SHORT"), (.mp3, 5, "TOO_SHORT"),
+] as [(TestRecordings.Format, Double, String)])
+func aRecordingTheHeaderRejectsIsNotDecoded(format: TestRecordings.Format, seconds: Double, verdict: String) throws {
+    let path = try TestRecordings.write(format, seconds: seconds, sampleRate: 16_000, to: AudioScratch.dir, name: "rejected-\(seconds).\(format)")
+    let staged = RecordingValidator.stage(path: path)
+    #expect(staged.header.problems.map(\.code) == [verdict])
+    let report = staged.finish()
+    #expect(report == staged.header, "the speech pass ran: \(report)")
+    #expect(report.audio?.speechSeconds == nil)
+}
