@@ -89,6 +89,8 @@ public enum AudioProbe {
             return covered(try OpusWebMDecoder.analyse(file), duration: duration, by: "libopus")
         } catch let unsupported as OpusWebMDecoder.Unsupported {
             return .unknown(unsupported.note)
+        } catch let problem as AudioProblem {
+            return .unknown("speech not estimated: \(problem.message)")
         } catch {
             return .unknown("speech not estimated: \(error)")
         }
