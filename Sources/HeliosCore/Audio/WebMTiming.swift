@@ -9,19 +9,21 @@ struct MediaTiming: Equatable {
 /// MediaRecorder output), from the last Cluster: its Timecode plus the latest block's relative
 /// timecode plus one frame (BlockDuration, else the track's DefaultDuration, else the gap between
 /// the last two blocks). Cluster payloads are skipped by seeking; only element headers are read.
+/// A file without an audio track is refused.
 enum WebMTiming {
     static func read(_ file: FileBytes) throws -> MediaTiming {
         let webm = try WebMDemuxer(file)
         var info = WebMDemuxer.Info()
-        var audio: WebMDemuxer.Track?
+        var tracks: WebMDemuxer.Tracks?
+        var audio: WebMDemuxer.Track? { tracks?.audio }
         var lastKnownCluster: WebMDemuxer.Cluster?
         var lastEnd: Double?
         try webm.walk { element in
             switch element {
             case .info(let parsed):
                 info = parsed
-            case .tracks(let tracks):
-                audio = tracks.audio
+            case .tracks(let parsed):
+                tracks = parsed
             case .cluster(let cluster):
                 if info.durationTicks != nil && audio != nil { return .stop }  // nothing left to learn
                 if cluster.end != nil {
@@ -36,6 +38,10 @@ enum WebMTiming {
                 return .resume(at: next)
             }
             return .skip
+        }
+        // MP4 and Ogg without audio are refused; a WebM holding only video is too.
+        guard let audio else {
+            throw AudioProblem.invalidFormat(tracks?.hasVideo == true ? "WebM file has no audio track (video only)" : "WebM file has no audio track")
         }
 
         let ticks: Double
@@ -55,8 +61,8 @@ enum WebMTiming {
             throw AudioProblem.invalidFormat("WebM timing is implausible (\(seconds) s)")
         }
         return MediaTiming(
-            duration: seconds, sampleRate: audio?.sampleRate.flatMap { $0.isFinite && $0 >= 1 && $0 < 1e7 ? Int($0) : nil },
-            channels: audio?.channels.flatMap { $0 > 0 && $0 < 256 ? Int($0) : nil })
+            duration: seconds, sampleRate: audio.sampleRate.flatMap { $0.isFinite && $0 >= 1 && $0 < 1e7 ? Int($0) : nil },
+            channels: audio.channels.flatMap { $0 > 0 && $0 < 256 ? Int($0) : nil })
     }
 
     /// The end time of a Cluster's audio, from its blocks: the latest block's start plus one

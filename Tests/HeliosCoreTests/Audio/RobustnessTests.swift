@@ -117,10 +117,19 @@ private func liveWebM(clusters: [(timecode: UInt16, blocks: Int)]) -> [UInt8] {
     ("no-segment", ebmlHeader + [0xEC, 0x80]),
     ("blocks-without-timecode", ebmlHeader + segmentID + unknownSize + tracks + clusterID + unknownSize + element([0xA3], [0x81, 0, 0, 0x80])),
     ("tracks-huge", ebmlHeader + segmentID + unknownSize + [0x16, 0x54, 0xAE, 0x6B, 0x08, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
+    // A Duration but no Tracks: nothing says there is audio.
+    ("no-tracks", ebmlHeader + segmentID + unknownSize + element([0x15, 0x49, 0xA9, 0x66], element([0x44, 0x89], withUnsafeBytes(of: Double(12_000).bitPattern.bigEndian, Array.init)))),
 ] as [(String, [UInt8])])
 func hostileWebMIsInvalidFormat(name: String, bytes: [UInt8]) {
     let report = RecordingValidator.validate(path: AudioScratch.write("hostile-\(name).webm", bytes))
     #expect(report.problems.map(\.code) == ["INVALID_FORMAT"], "\(report)")
+    #expect(report.audio?.format == .webm)
+}
+
+@Test func videoOnlyWebMIsInvalidFormat() {
+    // VP8 video and no audio track (Tests/Fixtures/README.md); MP4 and Ogg without audio are rejected too.
+    let report = RecordingValidator.validate(path: TestPaths.fixture("video-only-12s.webm"))
+    #expect(report.problems == [ValidationFinding(code: "INVALID_FORMAT", message: "WebM file has no audio track (video only)")], "\(report)")
     #expect(report.audio?.format == .webm)
 }
 
