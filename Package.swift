@@ -31,7 +31,14 @@ let package = Package(
             pkgConfig: "opus",
             providers: [.apt(["libopus-dev"])]
         ),
-        .target(name: "HeliosCore", dependencies: ["CCurl", "CSndFile", "COpus"]),
+        // Decodes MP3 with MPG123_QUIET set: libsndfile leaves libmpg123 printing on stderr.
+        .systemLibrary(
+            name: "CMpg123",
+            path: "Sources/CMpg123",
+            pkgConfig: "libmpg123",
+            providers: [.apt(["libmpg123-dev"])]
+        ),
+        .target(name: "HeliosCore", dependencies: ["CCurl", "CSndFile", "COpus", "CMpg123"]),
         .executableTarget(
             name: "helios-cli",
             dependencies: ["HeliosCore"],

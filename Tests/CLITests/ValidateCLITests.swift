@@ -55,6 +55,28 @@ struct ValidateCLITests {
         #expect(longWarnings == ["LOW_SAMPLE_RATE"])
     }
 
+    /// libmpg123 prints its diagnostics on stderr unless it is told to be quiet, which libsndfile
+    /// does not do: a damaged MP3 must still leave helios' stderr to helios.
+    @Test func damagedMP3PrintsNothingOfLibmpg123() throws {
+        let path = try TestRecordings.write(.mp3, seconds: 12, to: dir, name: "intact.mp3")
+        let intact = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var garbled = intact
+        var state: UInt64 = 7
+        for i in intact.count / 3..<intact.count / 3 + 256 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            garbled[i] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+        let garbledPath = dir + "/garbled.mp3", cutPath = dir + "/cut.mp3"
+        try Data(garbled).write(to: URL(fileURLWithPath: garbledPath))
+        // Cut after the Xing header's count, which libmpg123 warns about on opening.
+        try Data(intact.prefix(intact.count * 2 / 3)).write(to: URL(fileURLWithPath: cutPath))
+        let r = try CommandRunner.helios(["validate", "-q", "--json", garbledPath, cutPath])
+        #expect(r.stderr.isEmpty, "\(r.stderr)")
+        let reports = try r.jsonLines()
+        #expect(reports.count == 2)
+        #expect((reports.first?["audio"] as? [String: Any])?["format"] as? String == "mp3")
+    }
+
     @Test func extensionThatLiesIsAWarningNotARejection() throws {
         let path = try TestRecordings.write(.wav, seconds: 12, to: dir, name: "really-a-wav.mp3")
         let r = try CommandRunner.helios(["validate", path])
@@ -67,7 +89,7 @@ struct ValidateCLITests {
         let path = try TestRecordings.write(.wav, seconds: 4, to: dir, name: "short.wav")
         let r = try CommandRunner.helios(["validate", path])
         #expect(r.status == 3)
-        #expect(r.stdout.hasPrefix("\(path): rejected, TOO_SHORT: recording is 4.0s long; thymia needs at least 10 seconds (wav, 4.0s, speech "))
+        #expect(r.stdout.hasPrefix("\(path): rejected, TOO_SHORT: recording is 4.0s long; thymia needs at least 10 seconds (wav, 4.0s, 16000 Hz, mono)\n"))
     }
 
     @Test func colourOnlyWhenAskedOrOnATerminalWithoutNoColor() throws {

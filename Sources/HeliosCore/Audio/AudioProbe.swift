@@ -44,7 +44,8 @@ public enum AudioProbe {
             case .webm:
                 guard let file = FileBytes(path: path) else { return .unknown("speech not estimated: \(String(cString: strerror(errno)))") }
                 return AudioProbe.webmSpeech(file, duration: duration)
-            case .mp3, .wav, .flac, .ogg, .opus: return AudioProbe.sndfileSpeech(path: path, duration: duration)
+            case .mp3: return AudioProbe.mp3Speech(path: path, duration: duration)
+            case .wav, .flac, .ogg, .opus: return AudioProbe.sndfileSpeech(path: path, duration: duration)
             }
         }
 
@@ -89,6 +90,8 @@ public enum AudioProbe {
             return covered(try OpusWebMDecoder.analyse(file), duration: duration, by: "libopus")
         } catch let unsupported as OpusWebMDecoder.Unsupported {
             return .unknown(unsupported.note)
+        } catch let problem as AudioProblem {
+            return .unknown("speech not estimated: \(problem.message)")
         } catch {
             return .unknown("speech not estimated: \(error)")
         }
@@ -96,7 +99,7 @@ public enum AudioProbe {
 
     /// A partial decode gives a lower bound, and rejecting on a lower bound would be a false
     /// rejection: then speech is unknown.
-    private static func covered(_ analysis: SpeechAnalysis, duration: Double, by decoder: String) -> Speech {
+    static func covered(_ analysis: SpeechAnalysis, duration: Double, by decoder: String) -> Speech {
         guard analysis.analysedSeconds >= duration * 0.95 - 0.2 else {
             return .unknown("speech not estimated: \(decoder) decoded only \(RecordingValidator.formatDuration(analysis.analysedSeconds)) of \(RecordingValidator.formatDuration(duration))")
         }
@@ -106,12 +109,29 @@ public enum AudioProbe {
     /// Decodes the whole file once through libsndfile into the speech estimator.
     private static func sndfileSpeech(path: String, duration: Double) -> Speech {
         guard let sound = try? SndFile(path: path) else { return .unknown("speech not estimated: libsndfile cannot decode the file") }
-        guard var estimator = SpeechEstimator(sampleRate: sound.sampleRate, channels: sound.channels) else {
-            return .unknown("speech not estimated at a sample rate of \(sound.sampleRate) Hz")
+        return estimate(sampleRate: sound.sampleRate, channels: sound.channels, duration: duration, by: "libsndfile") { consume in
+            sound.forEachBlockOverlapped(frames: 8192, consume)
         }
-        sound.forEachBlockOverlapped(frames: 8192) { block in estimator.consume(block) }
-        // libsndfile stops early on a VBR MP3 without a Xing header, and on damage.
-        return covered(estimator.finish(), duration: duration, by: "libsndfile")
+    }
+
+    /// Decodes an MP3 once through libmpg123 into the speech estimator.
+    private static func mp3Speech(path: String, duration: Double) -> Speech {
+        guard let sound = try? MPG123File(path: path) else { return .unknown("speech not estimated: libmpg123 cannot decode the file") }
+        return estimate(sampleRate: sound.sampleRate, channels: sound.channels, duration: duration, by: "libmpg123") { consume in
+            sound.forEachBlockOverlapped(frames: 8192, consume)
+        }
+    }
+
+    private static func estimate(
+        sampleRate: Int, channels: Int, duration: Double, by decoder: String,
+        _ decode: ((UnsafeBufferPointer<Float>) -> Void) -> Void
+    ) -> Speech {
+        guard var estimator = SpeechEstimator(sampleRate: sampleRate, channels: channels) else {
+            return .unknown("speech not estimated at a sample rate of \(sampleRate) Hz")
+        }
+        decode { estimator.consume($0) }
+        // libsndfile stops on damage, and libmpg123 where a stream changes format.
+        return covered(estimator.finish(), duration: duration, by: decoder)
     }
 
     private static func sndfileTiming(path: String) throws(AudioProblem) -> MediaTiming {
@@ -121,19 +141,20 @@ public enum AudioProbe {
         return MediaTiming(duration: sound.duration, sampleRate: sound.sampleRate, channels: sound.channels)
     }
 
-    /// libsndfile (mpg123) knows the exact, gapless length only from a Xing/Info/VBRI header;
-    /// without one its frame count is a guess from the first frame's bitrate (wrong for VBR),
-    /// and decoding stops at that guess. Then we count frame headers ourselves.
+    /// libmpg123 knows the exact, gapless length only from a Xing/Info/VBRI header; without one
+    /// its frame count is a guess from the first frame's bitrate (wrong for VBR). Then we count
+    /// frame headers ourselves.
     private static func mp3Timing(path: String, file: FileBytes, start: UInt64) throws -> MediaTiming {
         guard let scan = try MP3Frames.scan(file, from: start), scan.frames > 0 else {
             throw AudioProblem.invalidFormat("MP3 file holds no complete audio frame")
         }
         let rate = scan.first.sampleRate
-        if scan.hasVBRHeader, let sound = try? SndFile(path: path), sound.frames > 0, sound.sampleRate == rate {
+        if scan.hasVBRHeader, let sound = try? MPG123File(path: path), let frames = sound.statedFrames, sound.sampleRate == rate {
             // The header's count can outlive a truncation: trust it only up to what is really there.
             let scanned = Double(scan.samples) / Double(rate)
-            if sound.duration <= scanned + 0.1 {
-                return MediaTiming(duration: sound.duration, sampleRate: rate, channels: sound.channels)
+            let stated = Double(frames) / Double(rate)
+            if stated <= scanned + 0.1 {
+                return MediaTiming(duration: stated, sampleRate: rate, channels: sound.channels)
             }
             return MediaTiming(duration: scanned, sampleRate: rate, channels: scan.first.channels)
         }

@@ -13,6 +13,7 @@ enum EBML {
         static let trackEntry: UInt32 = 0xAE
         static let trackNumber: UInt32 = 0xD7
         static let trackType: UInt32 = 0x83
+        static let codecID: UInt32 = 0x86
         static let defaultDuration: UInt32 = 0x23_E383
         static let audio: UInt32 = 0xE1
         static let samplingFrequency: UInt32 = 0xB5

@@ -41,14 +41,16 @@ public enum RecordingValidator {
         let probe: AudioProbe.Staged?
 
         /// The whole report: the header's findings, the speech verdict and the quality warnings.
+        /// A recording the header already rejects is not decoded (one reason is enough, and an
+        /// hour-long file would take seconds): its report is the header's, without a speech figure.
         public func finish() -> ValidationReport {
-            guard let probe else { return header }
+            guard let probe, header.problems.isEmpty else { return header }
             let speech = probe.speech()
             var problems = header.problems
             var warnings = header.warnings
             switch speech {
             case .measured(let analysis):
-                let verdict = speechVerdict(analysis, durationProblem: !problems.isEmpty)
+                let verdict = speechVerdict(analysis)
                 problems += verdict.problems
                 warnings += verdict.warnings + qualityWarnings(analysis)
             case .unknown(let note):
@@ -84,9 +86,8 @@ public enum RecordingValidator {
         return []
     }
 
-    /// The speech verdict: none when the length already rejects the file (one reason is enough).
-    static func speechVerdict(_ analysis: SpeechAnalysis, durationProblem: Bool) -> (problems: [ValidationFinding], warnings: [ValidationFinding]) {
-        guard !durationProblem else { return ([], []) }
+    /// The speech verdict of a recording whose length passed.
+    static func speechVerdict(_ analysis: SpeechAnalysis) -> (problems: [ValidationFinding], warnings: [ValidationFinding]) {
         let speech = analysis.speechSeconds
         let figure = formatDuration(speech)
         if speech < noSpeechBelow {

@@ -1,5 +1,4 @@
 import CSndFile
-import Dispatch
 
 /// One open libsndfile handle, closed when the owner goes away. `~Copyable` so the handle has
 /// exactly one owner and cannot be closed twice; not Sendable (libsndfile handles are not).
@@ -53,27 +52,14 @@ struct SndFile: ~Copyable {
         return total
     }
 
-    /// As `forEachBlock`, but libsndfile decodes on a second thread a few blocks ahead of `body`,
-    /// so decoding and the work on each block overlap: the speech pass is about half decode,
-    /// half analysis, and it sits in front of every upload. The handle is used by the decoding
-    /// thread alone until it has finished.
+    /// As `forEachBlock`, but libsndfile decodes on a second thread a few blocks ahead of `body`
+    /// (`OverlappedDecode`). The handle is used by the decoding thread alone until it has finished.
     @discardableResult
     func forEachBlockOverlapped(frames blockFrames: Int = 8192, _ body: (UnsafeBufferPointer<Float>) -> Void) -> Int64 {
-        let width = max(1, channels)
-        let ring = DecodeRing(handle: handle, blockFrames: blockFrames, channels: width)
-        let decoder = Worker { ring.produce() }
-        var total: Int64 = 0
-        var index = 0
-        while true {
-            let (slot, count) = ring.take(index)
-            if count > 0 { body(UnsafeBufferPointer(rebasing: slot[0..<count * width])) }
-            total += Int64(count)
-            ring.give()
-            if count < blockFrames { break }
-            index += 1
-        }
-        decoder.join()
-        return total
+        let handle = handle
+        return OverlappedDecode.run(blockFrames: blockFrames, channels: max(1, channels), read: { buffer, frames in
+            max(0, Int(sf_readf_float(handle, buffer, Int64(frames))))
+        }, body)
     }
 
     /// Decodes the last stretch of the file: a truncated or damaged file fails here cheaply,
@@ -88,52 +74,4 @@ struct SndFile: ~Copyable {
             throw .invalidFormat("file is truncated or damaged: its last \(want) frames cannot be decoded (got \(got))")
         }
     }
-}
-
-/// A few decode buffers passed between the decoding thread and the caller; the semaphores order
-/// every access to a slot, so the slots and counts need no lock of their own.
-private final class DecodeRing: @unchecked Sendable {
-    static let slots = 3
-    let handle: OpaquePointer
-    let blockFrames: Int
-    private let buffers: [UnsafeMutableBufferPointer<Float>]
-    private var counts = [Int](repeating: 0, count: DecodeRing.slots)
-    private let free = DispatchSemaphore(value: DecodeRing.slots)
-    private let filled = DispatchSemaphore(value: 0)
-
-    init(handle: OpaquePointer, blockFrames: Int, channels: Int) {
-        self.handle = handle
-        self.blockFrames = blockFrames
-        buffers = (0..<Self.slots).map { _ in
-            let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: blockFrames * channels)
-            b.initialize(repeating: 0)
-            return b
-        }
-    }
-
-    deinit { for b in buffers { b.deallocate() } }
-
-    /// The decoding thread: fills slots in turn until a short block marks the end.
-    func produce() {
-        var index = 0
-        while true {
-            free.wait()
-            let slot = index % Self.slots
-            let got = max(0, Int(sf_readf_float(handle, buffers[slot].baseAddress, Int64(blockFrames))))
-            counts[slot] = got
-            filled.signal()
-            if got < blockFrames { return }
-            index += 1
-        }
-    }
-
-    /// The caller: waits for block `index` and returns its slot and frame count.
-    func take(_ index: Int) -> (UnsafeMutableBufferPointer<Float>, Int) {
-        filled.wait()
-        let slot = index % Self.slots
-        return (buffers[slot], counts[slot])
-    }
-
-    /// The caller is done with the block it took last.
-    func give() { free.signal() }
 }

@@ -270,8 +270,8 @@ struct RunCommands {
             try session.checkCancelled("during the local check; nothing was sent")
             let staged = RecordingValidator.stage(path: file)
             // A length the header already rejects needs no speech pass (an hour-long file would
-            // take seconds to decode, and Ctrl-C waits for it), unless it is to be sent anyway.
-            reports.append(staged.header.ok || skipValidation ? staged.finish() : staged.header)
+            // take seconds to decode, and Ctrl-C waits for it); `finish()` skips it then.
+            reports.append(staged.finish())
         }
         return try prepared(reports, contentType: contentType, skipValidation: skipValidation, digest: digest)
     }

@@ -32,7 +32,8 @@ struct Fixture: CustomStringConvertible, Sendable {
         Fixture(name: "long-200s.webm", format: .webm, seconds: 200.008, sampleRate: 48000, verdict: "TOO_LONG"),
         // No Duration element (ffmpeg -live 1): measured from the last block; ffmpeg decodes 12.00 s.
         Fixture(name: "live-12s.webm", format: .webm, seconds: 12.0, sampleRate: 48000, verdict: nil),
-        // VBR MP3 without a Xing header: libsndfile guesses 4.2 s; ffmpeg decodes 12.09 s.
-        Fixture(name: "vbr-noxing-12s.mp3", format: .mp3, seconds: 12.096, sampleRate: 16000, verdict: nil),
+        // VBR MP3 without a Xing header: libmpg123 guesses 4.2 s; ffmpeg decodes 12.09 s. Gated
+        // noise: decoded to its end, it holds no speech.
+        Fixture(name: "vbr-noxing-12s.mp3", format: .mp3, seconds: 12.096, sampleRate: 16000, verdict: "NO_SPEECH"),
     ]
 }

@@ -111,3 +111,41 @@ func bundledSamplesGetTheirDocumentedVerdicts(name: String, seconds: Double, ver
     #expect(abs((audio.durationSeconds ?? 0) - seconds) <= 0.05)
     #expect(report.problems.map(\.code) == (verdict.map { [$0] } ?? []))
 }
+
+/// The speech figure exists only when the speech pass decoded every sample: a recording whose
+/// length the header pass already rejects (a 48-minute WAV among them) must not be decoded.
+@Test(arguments: [
+    (TestRecordings.Format.wav, 181.0, "TOO_LONG"), (.flac, 4, "TOO_SHORT"), (.mp3, 5, "TOO_SHORT"),
+] as [(TestRecordings.Format, Double, String)])
+func aRecordingTheHeaderRejectsIsNotDecoded(format: TestRecordings.Format, seconds: Double, verdict: String) throws {
+    let path = try TestRecordings.write(format, seconds: seconds, sampleRate: 16_000, to: AudioScratch.dir, name: "rejected-\(seconds).\(format)")
+    let staged = RecordingValidator.stage(path: path)
+    #expect(staged.header.problems.map(\.code) == [verdict])
+    let report = staged.finish()
+    #expect(report == staged.header, "the speech pass ran: \(report)")
+    #expect(report.audio?.speechSeconds == nil)
+}
+
+/// A copy of a WebM fixture whose `Info/Duration` (an 8-byte float of timecode ticks, 1 ms each)
+/// says `seconds` instead; its blocks are untouched.
+private func webm(_ fixture: String, statingDuration seconds: Double) throws -> String {
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture(fixture))))
+    let head = Array(bytes.prefix(4096))
+    let at = try #require((0..<head.count - 11).first { head[$0] == 0x44 && head[$0 + 1] == 0x89 && head[$0 + 2] == 0x88 })
+    bytes.replaceSubrange(at + 3..<at + 11, with: withUnsafeBytes(of: (seconds * 1000).bitPattern.bigEndian, Array.init))
+    return AudioScratch.write("stated-\(seconds)-\(fixture)", bytes)
+}
+
+/// A Duration header that contradicts the blocks loses: 12 s of speech stated as 1 ms is not
+/// TOO_SHORT, and 200 s stated as 12 s is not let through. One that agrees within half a second
+/// is kept (it is exact where the blocks' last frame is an estimate).
+@Test(arguments: [
+    ("ok-12s.webm", 0.001, 12.02, nil), ("ok-12s.webm", 1000, 12.02, nil), ("ok-12s.webm", 12.3, 12.3, nil),
+    ("long-200s.webm", 12, 200.0, "TOO_LONG"),
+] as [(String, Double, Double, String?)])
+func webmDurationThatContradictsTheBlocksLoses(fixture: String, stated: Double, measured: Double, verdict: String?) throws {
+    let report = RecordingValidator.validate(path: try webm(fixture, statingDuration: stated))
+    let duration = try #require(report.audio?.durationSeconds)
+    #expect(abs(duration - measured) <= 0.05, "Duration says \(stated) s, measured \(duration) s")
+    #expect(report.problems.map(\.code) == (verdict.map { [$0] } ?? []), "\(report)")
+}
