@@ -16,7 +16,7 @@ build: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product helios-emulator
 
 test:
-	@./scripts/install-deps.sh curl
+	@./scripts/install-deps.sh curl openssl
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --parallel
 
