@@ -77,6 +77,28 @@ struct ValidateCLITests {
         #expect((reports.first?["audio"] as? [String: Any])?["format"] as? String == "mp3")
     }
 
+    /// A WAV file holding MP3 frames (format tag 0x55) and damaged: libsndfile would hand it to
+    /// libmpg123 unquieted, so helios reads its header only and leaves speech unknown.
+    @Test func damagedMP3InsideAWAVPrintsNothingOfLibmpg123() throws {
+        let mp3 = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try TestRecordings.write(.mp3, seconds: 12, to: dir, name: "inner.mp3"))))
+        var frames = mp3
+        for i in stride(from: frames.count / 3, to: frames.count / 3 + 400, by: 3) { frames[i] ^= 0x5A }
+        func le(_ v: Int, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        // MPEGLAYER3WAVEFORMAT: tag 0x55, mono, 16 kHz, 4000 B/s, align 1, 0 bits, 12 extra bytes.
+        let fmt = le(0x55, 2) + le(1, 2) + le(16_000, 4) + le(4_000, 4) + le(1, 2) + le(0, 2) + le(12, 2)
+            + le(1, 2) + le(2, 4) + le(144, 2) + le(1, 2) + le(0, 2)
+        let fact = le(12 * 16_000, 4)
+        var body = Array("WAVE".utf8) + Array("fmt ".utf8) + le(fmt.count, 4) + fmt
+        body += Array("fact".utf8) + le(4, 4) + fact + Array("data".utf8) + le(frames.count, 4) + frames
+        if frames.count % 2 == 1 { body.append(0) }
+        let path = dir + "/mp3-in.wav"
+        try Data(Array("RIFF".utf8) + le(body.count, 4) + body).write(to: URL(fileURLWithPath: path))
+        let r = try CommandRunner.helios(["validate", "-q", "--json", path])
+        #expect(r.stderr.isEmpty, "\(r.stderr)")
+        let report = try #require(try r.jsonLines().first)
+        #expect((report["audio"] as? [String: Any])?["format"] as? String == "wav")
+    }
+
     @Test func extensionThatLiesIsAWarningNotARejection() throws {
         let path = try TestRecordings.write(.wav, seconds: 12, to: dir, name: "really-a-wav.mp3")
         let r = try CommandRunner.helios(["validate", path])

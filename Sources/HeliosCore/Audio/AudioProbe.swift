@@ -109,6 +109,7 @@ public enum AudioProbe {
     /// Decodes the whole file once through libsndfile into the speech estimator.
     private static func sndfileSpeech(path: String, duration: Double) -> Speech {
         guard let sound = try? SndFile(path: path) else { return .unknown("speech not estimated: libsndfile cannot decode the file") }
+        if sound.holdsMPEGAudio { return .unknown("speech not estimated for MP3 audio inside a WAV file") }
         return estimate(sampleRate: sound.sampleRate, channels: sound.channels, duration: duration, by: "libsndfile") { consume in
             sound.forEachBlockOverlapped(frames: 8192, consume)
         }
@@ -137,7 +138,8 @@ public enum AudioProbe {
     private static func sndfileTiming(path: String) throws(AudioProblem) -> MediaTiming {
         let sound = try SndFile(path: path)
         guard sound.sampleRate > 0, sound.channels > 0 else { throw .invalidFormat("file states no sample rate or channels") }
-        try sound.checkTail()
+        // Not for MP3 inside WAV: decoding its last frames would let libmpg123 print.
+        if !sound.holdsMPEGAudio { try sound.checkTail() }
         return MediaTiming(duration: sound.duration, sampleRate: sound.sampleRate, channels: sound.channels)
     }
 

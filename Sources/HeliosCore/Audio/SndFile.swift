@@ -25,6 +25,14 @@ struct SndFile: ~Copyable {
 
     var duration: Double { sampleRate > 0 ? Double(frames) / Double(sampleRate) : 0 }
 
+    /// MPEG audio inside another container (a WAV holding MP3): libsndfile hands it to libmpg123
+    /// without `MPG123_QUIET`, and damaged frames would print on helios' stderr.
+    var holdsMPEGAudio: Bool {
+        let sub = format & Int32(SF_FORMAT_SUBMASK)
+        return sub == Int32(SF_FORMAT_MPEG_LAYER_I) || sub == Int32(SF_FORMAT_MPEG_LAYER_II)
+            || sub == Int32(SF_FORMAT_MPEG_LAYER_III)
+    }
+
     /// Every libsndfile failure comes through here: libsndfile's own text plus what we were doing.
     static func failure(_ handle: OpaquePointer?, _ context: String) -> AudioProblem {
         let text = sf_strerror(handle).map { String(cString: $0) } ?? "unknown error"
