@@ -109,8 +109,10 @@ public struct APIClient: Sendable {
 
     /// `abortTransfer` ends the POST in flight (only an urgent stop should: its answer may carry
     /// a paid run's id); `abortWait` ends a backoff between attempts, when nothing was created.
+    /// No retry wait (Retry-After, backoff, the rate gate) lasts past `waitDeadline`; the POST
+    /// itself keeps its own time limit.
     public func createRun(_ body: CreateRunRequest, abortTransfer: (@Sendable () -> Bool)? = nil,
-                          abortWait: (@Sendable () -> Bool)? = nil) throws(APIError) -> CreateRunResponse {
+                          abortWait: (@Sendable () -> Bool)? = nil, waitDeadline: Date? = nil) throws(APIError) -> CreateRunResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(body) else { throw .malformed("could not encode the request") }
@@ -119,7 +121,8 @@ public struct APIClient: Sendable {
         var options = apiOptions
         options.waitAbort = abortWait ?? shouldAbort
         let exchange = transport.exchange(request, kind: .createRun, options: options,
-                                          shouldAbort: abortTransfer ?? shouldAbort, waitAbort: abortWait ?? shouldAbort)
+                                          shouldAbort: abortTransfer ?? shouldAbort, waitAbort: abortWait ?? shouldAbort,
+                                          deadline: waitDeadline, cutTransfers: false)
         let response = try Self.response(exchange)
         try check(response, attempts: exchange.attempts, what: "the model-run endpoint")
         // Read field by field: an answer with an id but no usable URL still names a paid run.
@@ -159,11 +162,12 @@ public struct APIClient: Sendable {
     /// PUTs the file to the pre-signed URL: sized, streamed from disk, without the API key. With
     /// `sha256`, the last bytes go only if what was sent hashes to it (`recordingChanged` if not).
     public func upload(path: String, size: Int64, to url: String, contentType: String, hold: UploadHold? = nil,
-                       sha256: String? = nil, progress: (@Sendable (UploadProgress) -> Void)?) throws(APIError) {
+                       sha256: String? = nil, waitDeadline: Date? = nil,
+                       progress: (@Sendable (UploadProgress) -> Void)?) throws(APIError) {
         let request = HTTPRequest(method: "PUT", url: url, headers: [("Content-Type", contentType)],
                                   body: .file(path: path, size: size, hold: hold, sha256: sha256))
         let exchange = transport.exchange(request, kind: .idempotent, options: uploadOptions,
-                                          progress: progress, shouldAbort: shouldAbort)
+                                          progress: progress, shouldAbort: shouldAbort, deadline: waitDeadline, cutTransfers: false)
         let response = try Self.response(exchange)
         switch response.status {
         case 200..<300: return

@@ -77,14 +77,17 @@ public struct RetryingTransport: HTTPTransport {
         public var attempts: Int
     }
 
-    /// `send`, and the number of attempts. With a `deadline`, no attempt runs past it (each
-    /// one's whole-exchange limit is cut to what is left) and no retry waits beyond it.
+    /// `send`, and the number of attempts. With a `deadline`, no retry waits beyond it, and
+    /// (with `cutTransfers`) no attempt runs past it: each one's whole-exchange limit is cut to
+    /// what is left. A create or an upload keeps its own transfer limits (cutting a POST short
+    /// could leave a paid run unconfirmed) and only its waits are bounded.
     public func exchange(
         _ request: HTTPRequest, kind: RequestKind, options: TransportOptions,
         progress: (@Sendable (UploadProgress) -> Void)? = nil,
         shouldAbort: (@Sendable () -> Bool)? = nil,
         waitAbort: (@Sendable () -> Bool)? = nil,
-        deadline: Date? = nil
+        deadline: Date? = nil,
+        cutTransfers: Bool = true
     ) -> Exchange {
         let waitAbort = waitAbort ?? shouldAbort
         let started = now()
@@ -97,14 +100,14 @@ public struct RetryingTransport: HTTPTransport {
                 progress(UploadProgress(sent: 0, total: size))
             }
             var attemptOptions = options
-            if let deadline {
+            if let deadline, cutTransfers {
                 let left = deadline.timeIntervalSince(now())
                 guard left > 0 else {
                     return Exchange(result: .failure(.timedOut("the deadline passed before the request was sent")), attempts: attempt - 1)
                 }
                 attemptOptions.totalTimeout = options.totalTimeout > 0 ? min(options.totalTimeout, left) : left
-                attemptOptions.deadline = deadline
             }
+            attemptOptions.deadline = deadline
             let outcome: AttemptOutcome
             do {
                 outcome = .response(try base.send(request, options: attemptOptions, progress: progress, shouldAbort: shouldAbort))

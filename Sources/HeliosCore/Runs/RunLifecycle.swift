@@ -196,7 +196,7 @@ public final class RunLifecycle: Sendable {
         let created: CreateRunResponse
         do {
             created = try env.client(baseURL).createRun(request, abortTransfer: { cancellation.isUrgent },
-                                                        abortWait: { cancellation.isRequested })
+                                                        abortWait: { cancellation.isRequested }, waitDeadline: waitDeadline())
         } catch {
             let nothingCreated = Self.certainlyNotCreated(error, urgent: cancellation.isUrgent)
             try record(entry.with(state: nothingCreated ? .abandoned : .createUnconfirmed, at: now()))
@@ -282,7 +282,7 @@ public final class RunLifecycle: Sendable {
         do {
             try env.client(created.baseURL).upload(
                 path: recording.path, size: recording.audio.bytes, to: url, contentType: recording.contentType,
-                sha256: created.sha256 ?? recording.audio.sha256,
+                sha256: created.sha256 ?? recording.audio.sha256, waitDeadline: waitDeadline(),
                 progress: { progress in
                     sent.note(progress)
                     observe(index, .uploadProgress(progress))
@@ -453,6 +453,12 @@ public final class RunLifecycle: Sendable {
             }
             if run.isFinished { return .finished(run) }
         }
+    }
+
+    /// `--timeout` bounds every wait, not only the polls: no Retry-After or backoff before a
+    /// create or an upload lasts longer (the transfers keep their own limits).
+    private func waitDeadline() -> Date? {
+        env.timeout > 0 ? env.now().addingTimeInterval(env.timeout) : nil
     }
 
     /// How long past the deadline the last poll may take to answer.

@@ -89,6 +89,27 @@ import HeliosTestSupport
         #expect(r.stderr.contains("helios poll"), "\(r.stderr)")
     }
 
+    @Test(arguments: ["create", "put"])
+    func noRetryWaitBeforeACreateOrUploadOutlastsTheTimeout(route: String) throws {
+        let (world, files) = try LifecycleRuleTests.world()
+        world.server.rewrite = { r, _, honest in
+            r == route ? HTTPResponse(status: 503, headers: ["retry-after": "99999"]) : honest
+        }
+        let started = world.clock.now
+        let r = world.run(["submit"] + files + Self.person + Self.wait + ["--timeout", "5s"])
+        let waited = world.clock.now.timeIntervalSince(started)
+        #expect(r.status == ExitCode.networkFailed.rawValue, "\(r.stderr)")
+        #expect(waited <= 5, "waited \(waited)s under --timeout 5s")
+        if route == "create" {
+            // A 503 says the server did not act: nothing was created, and nothing is unconfirmed.
+            #expect(try world.latest().first?.state == .abandoned)
+        } else {
+            // Every byte went and the answer was a 503: it may be stored, so it is unconfirmed.
+            #expect(try world.latest().first?.state == .uploadUnconfirmed)
+            #expect(r.stderr.contains(try #require(world.server.runs.first?.id)))
+        }
+    }
+
     // MARK: a create answer that names a run is never thrown away
 
     @Test(arguments: [false, true])
