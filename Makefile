@@ -6,7 +6,7 @@ CONFIG ?= release
 # starts with less memory (no shared-library relocation of the whole runtime and Foundation).
 RELEASE_FLAGS ?= -c $(CONFIG) --static-swift-stdlib
 
-.PHONY: deps build test demo install bench soak clean
+.PHONY: deps build test demo install bench soak fuzz clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -39,6 +39,12 @@ bench: build
 soak: build
 	@./scripts/install-deps.sh python3 sox curl
 	./bench/soak.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
+
+# libFuzzer (with AddressSanitizer) on every parser of outside bytes, FUZZ_SECONDS (60) per target.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@./scripts/install-deps.sh sox
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
 
 clean:
 	rm -rf .build

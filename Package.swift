@@ -54,6 +54,8 @@ let package = Package(
             name: "helios-emulator",
             dependencies: ["HeliosCore", .product(name: "FlyingFox", package: "FlyingFox")]
         ),
+        // libFuzzer targets for every parser of outside bytes (`make fuzz`); a plain build is a replayer.
+        .executableTarget(name: "helios-fuzz", dependencies: ["HeliosCore"], path: "Fuzz/helios-fuzz"),
         // Shared by both test targets: writes test recordings with libsndfile, finds fixtures and binaries.
         .target(name: "HeliosTestSupport", dependencies: ["HeliosCore", "CSndFile"], path: "Tests/Support"),
         .testTarget(

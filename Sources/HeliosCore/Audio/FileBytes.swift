@@ -5,7 +5,9 @@ import Glibc
 /// scattered through a file and seek past payloads, so memory stays constant whatever the size.
 final class FileBytes {
     let size: UInt64
-    private let file: PosixFile
+    /// The file read through; nil for bytes held in memory (the fuzz targets' input).
+    private let file: PosixFile?
+    private let memory: [UInt8]
     private var window: [UInt8] = []
     private var windowStart: UInt64 = 0
     private static let windowSize = 64 * 1024
@@ -14,6 +16,14 @@ final class FileBytes {
         guard let file = PosixFile(readingAtPath: path), let size = file.size else { return nil }
         self.file = file
         self.size = size
+        memory = []
+    }
+
+    /// Bytes already in memory, read through the same interface.
+    init(bytes: [UInt8]) {
+        file = nil
+        memory = bytes
+        size = UInt64(bytes.count)
     }
 
     /// Up to `count` bytes at `offset`; fewer at the end of the file, none past it.
@@ -38,6 +48,10 @@ final class FileBytes {
     }
 
     private func readDirect(at offset: UInt64, count: Int) throws -> [UInt8] {
+        guard let file else {
+            let start = Int(min(offset, size)), end = Int(min(size, offset + UInt64(count)))
+            return Array(memory[start..<end])
+        }
         guard let bytes = file.read(at: offset, count: count) else { throw FileBytesError.readFailed(errno) }
         return bytes
     }

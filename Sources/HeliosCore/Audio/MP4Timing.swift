@@ -264,7 +264,8 @@ struct AACConfig {
         var at = 36
         var esds: ArraySlice<UInt8>?
         while at + 8 <= entry.count, let size = entry.be32(at), size >= 8, at + Int(size) <= entry.count {
-            if entry.ascii(at + 4, 4) == "esds" { esds = entry[(at + 12)..<(at + Int(size))] }
+            // A full box: 8 bytes of header and 4 of version/flags before its descriptors.
+            if size >= 12, entry.ascii(at + 4, 4) == "esds" { esds = entry[(at + 12)..<(at + Int(size))] }
             at += Int(size)
         }
         guard let esds, let asc = Self.decoderSpecificInfo(Array(esds)), asc.count >= 2 else { return nil }

@@ -203,8 +203,9 @@ struct WebMDemuxer {
     /// Calls `visit` with each child of `b[range]` (id and data range); stops at the first malformed one.
     private static func forEachChild(of b: [UInt8], in range: Range<Int>, _ visit: (UInt32, Range<Int>) -> Void) {
         var at = range.lowerBound
+        // A child whose header runs past the parent's end (dataStart beyond it) is malformed too.
         while at < range.upperBound, let e = EBML.element(in: b, at: at), let size = e.size,
-            size <= UInt64(range.upperBound - e.dataStart)
+            e.dataStart <= range.upperBound, size <= UInt64(range.upperBound - e.dataStart)
         {
             let end = e.dataStart + Int(size)
             visit(e.id, e.dataStart..<end)

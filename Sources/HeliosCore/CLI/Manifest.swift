@@ -49,7 +49,12 @@ public enum Manifest {
     /// command line's run options) fill it; `defaults.userLabel` is never used. `today` is
     /// `YYYY-MM-DD` for the date-of-birth rule.
     public static func load(path: String, defaults: RunOptions, today: String) throws(ManifestError) -> [ManifestRow] {
-        let text = try readText(path)
+        try parse(try readText(path), path: path, defaults: defaults, today: today)
+    }
+
+    /// `load` once the text is read: every row read and checked, `path` naming the manifest in
+    /// messages and anchoring relative file names.
+    package static func parse(_ text: String, path: String, defaults: RunOptions, today: String) throws(ManifestError) -> [ManifestRow] {
         let fail = { (line: Int?, message: String) in ManifestError(path: path, line: line, message: message) }
         let entries: [Entry]
         do {
