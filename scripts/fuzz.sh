@@ -4,7 +4,7 @@
 # .build/fuzz/corpus/TARGET and grow from run to run; they start from the fixtures, the seeds
 # in Fuzz/seeds and the regression inputs. A crashing input is copied to
 # Tests/Fixtures/fuzz-regressions/TARGET/, which the unit tests replay (FuzzRegressionTests),
-# and the script fails. A stats line per target goes to .build/fuzz/stats.txt.
+# and the script fails. A stats line per target goes to .build/fuzz/TARGET.stats.
 set -eu
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
@@ -31,7 +31,6 @@ if command -v sox >/dev/null 2>&1; then
 fi
 
 failed=""
-: > "$SCRATCH/stats.txt"
 for target in $TARGETS; do
     dict=""
     case $target in
@@ -57,7 +56,7 @@ for target in $TARGETS; do
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed -n 's/.*\(cov: [0-9]* ft: [0-9]* corp: [^ ]*\).*/\1/p')
     line="$target: ${execs:-?} execs, ${rate:-?} exec/s, $last, exit $status"
-    echo "$line" | tee -a "$SCRATCH/stats.txt" >&2
+    echo "$line" | tee "$SCRATCH/$target.stats" >&2
     if [ "$status" -ne 0 ]; then
         failed="$failed $target"
         mkdir -p "Tests/Fixtures/fuzz-regressions/$target"
