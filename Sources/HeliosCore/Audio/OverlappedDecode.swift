@@ -29,13 +29,15 @@ enum OverlappedDecode {
 }
 
 /// A few decode buffers passed between the decoding thread and the caller; the semaphores order
-/// every access to a slot, so the slots and counts need no lock of their own.
+/// every access to a slot, so the slots and counts need no lock of their own. Each slot's count is
+/// its own memory: one Swift array of counts would be read by one thread while the other writes it.
+// @unchecked: raw buffers and a read closure, each slot touched by one thread at a time (the semaphores).
 private final class DecodeRing: @unchecked Sendable {
     static let slots = 3
     let blockFrames: Int
     private let read: (UnsafeMutablePointer<Float>, Int) -> Int
     private let buffers: [UnsafeMutableBufferPointer<Float>]
-    private var counts = [Int](repeating: 0, count: DecodeRing.slots)
+    private let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: DecodeRing.slots)
     private let free = DispatchSemaphore(value: DecodeRing.slots)
     private let filled = DispatchSemaphore(value: 0)
 
@@ -47,9 +49,13 @@ private final class DecodeRing: @unchecked Sendable {
             b.initialize(repeating: 0)
             return b
         }
+        counts.initialize(repeating: 0)
     }
 
-    deinit { for b in buffers { b.deallocate() } }
+    deinit {
+        for b in buffers { b.deallocate() }
+        counts.deallocate()
+    }
 
     /// The decoding thread: fills slots in turn until a short block marks the end.
     func produce() {
