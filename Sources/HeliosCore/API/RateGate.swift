@@ -1,12 +1,12 @@
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// One gate for every request of a command: when the API answers 429, every worker holds back
 /// until the Retry-After has passed, so a rate limit slows the whole batch rather than letting
 /// the other workers keep hammering it.
-public final class RateGate: @unchecked Sendable {
-    private let lock = Lock()
-    private var notBefore = Date.distantPast
+public final class RateGate: Sendable {
+    private let notBefore = Mutex(Date.distantPast)
 
     /// A server's Retry-After closes the gate for at most this long (as `RetryPolicy` caps its
     /// own waits): `Retry-After: 99999` must not stall every worker for a day.
@@ -18,17 +18,17 @@ public final class RateGate: @unchecked Sendable {
     /// already set wins.
     public func hold(for seconds: Double) {
         let seconds = seconds.isFinite ? min(max(0, seconds), Self.maxHold) : Self.maxHold
-        lock.withLock { notBefore = max(notBefore, Date().addingTimeInterval(seconds)) }
+        notBefore.withLock { $0 = max($0, Date().addingTimeInterval(seconds)) }
     }
 
     /// When the gate opens.
-    var openAt: Date { lock.withLock { notBefore } }
+    var openAt: Date { notBefore.withLock { $0 } }
 
     /// Waits until the gate opens or `deadline` passes (the request then goes, and meets the
     /// server's own 429 if the limit still holds); false if `shouldAbort` turned true first.
     public func wait(until deadline: Date? = nil, shouldAbort: (@Sendable () -> Bool)?) -> Bool {
         while true {
-            var remaining = lock.withLock { notBefore.timeIntervalSinceNow }
+            var remaining = notBefore.withLock { $0.timeIntervalSinceNow }
             if let deadline { remaining = min(remaining, deadline.timeIntervalSinceNow) }
             if remaining <= 0 { return true }
             if let shouldAbort, shouldAbort() { return false }

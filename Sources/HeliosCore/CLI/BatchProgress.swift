@@ -1,27 +1,30 @@
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// Progress of a command's runs on stderr. On a terminal one live line is redrawn in place (an
 /// upload bar, or how many runs are waiting); elsewhere a plain line at most every 5 seconds;
 /// nothing under --quiet. Every other stderr/stdout write goes through `print` so the live line
 /// is cleared first and never mixes with results.
-final class BatchProgress: @unchecked Sendable {
+final class BatchProgress: Sendable {
     private struct Upload { var name: String; var sent: Int64; var total: Int64 }
+    private struct State {
+        var uploads: [Int: Upload] = [:]
+        var waiting: [Int: String] = [:]
+        var finished = 0
+        var drawn = false
+        var lastPlain = Date.distantPast
+        var lastPlainText = ""
+        var ticker: Worker?
+        var stopped = false
+    }
 
     private let output: Output
     private let live: Bool
     private let quiet: Bool
     private let total: Int
-    private let lock = Lock()
-    private var uploads: [Int: Upload] = [:]
-    private var waiting: [Int: String] = [:]
-    private var finished = 0
-    private var drawn = false
-    private var lastPlain = Date.distantPast
-    private var lastPlainText = ""
-    private var started = Date()
-    private var ticker: Worker?
-    private var stopped = false
+    private let started = Date()
+    private let state = Mutex(State())
 
     init(output: Output, isTerminal: Bool, quiet: Bool, total: Int) {
         self.output = output
@@ -39,63 +42,64 @@ final class BatchProgress: @unchecked Sendable {
             }
         }
         thread.detach()
-        ticker = thread
+        state.withLock { $0.ticker = thread }
     }
 
     func stop() {
-        lock.withLock {
-            stopped = true
-            clearLocked()
+        state.withLock {
+            $0.stopped = true
+            clearLocked(&$0)
         }
     }
 
-    private var isStopped: Bool { lock.withLock { stopped } }
+    private var isStopped: Bool { state.withLock { $0.stopped } }
 
-    func uploadStarted(_ job: Int, name: String, bytes: Int64) { lock.withLock { uploads[job] = Upload(name: Text.terminalSafe(name), sent: 0, total: bytes) } }
-    func uploadProgress(_ job: Int, _ p: UploadProgress) { lock.withLock { uploads[job]?.sent = p.sent } }
-    func uploadEnded(_ job: Int) { lock.withLock { _ = uploads.removeValue(forKey: job) } }
-    func waiting(_ job: Int, status: String) { lock.withLock { waiting[job] = status } }
+    func uploadStarted(_ job: Int, name: String, bytes: Int64) { state.withLock { $0.uploads[job] = Upload(name: Text.terminalSafe(name), sent: 0, total: bytes) } }
+    func uploadProgress(_ job: Int, _ p: UploadProgress) { state.withLock { $0.uploads[job]?.sent = p.sent } }
+    func uploadEnded(_ job: Int) { state.withLock { _ = $0.uploads.removeValue(forKey: job) } }
+    func waiting(_ job: Int, status: String) { state.withLock { $0.waiting[job] = status } }
     func ended(_ job: Int) {
-        lock.withLock {
-            waiting.removeValue(forKey: job)
-            uploads.removeValue(forKey: job)
-            finished += 1
+        state.withLock {
+            $0.waiting.removeValue(forKey: job)
+            $0.uploads.removeValue(forKey: job)
+            $0.finished += 1
         }
     }
 
     /// A result on stdout, the live line cleared first.
-    func result(_ text: String) { lock.withLock { clearLocked(); output.out(text) } }
+    func result(_ text: String) { state.withLock { clearLocked(&$0); output.out(text) } }
     /// A note on stderr (suppressed by --quiet).
-    func note(_ text: String) { guard !quiet else { return }; lock.withLock { clearLocked(); output.err(Text.terminalSafe(text) + "\n") } }
+    func note(_ text: String) { guard !quiet else { return }; state.withLock { clearLocked(&$0); output.err(Text.terminalSafe(text) + "\n") } }
     /// Always printed (warnings, errors).
-    func err(_ text: String) { lock.withLock { clearLocked(); output.err(text) } }
+    func err(_ text: String) { state.withLock { clearLocked(&$0); output.err(text) } }
 
-    private func clearLocked() {
-        if drawn { output.err("\r\u{1B}[2K") }
-        drawn = false
+    private func clearLocked(_ s: inout State) {
+        if s.drawn { output.err("\r\u{1B}[2K") }
+        s.drawn = false
     }
 
     private func tick() {
-        lock.withLock {
-            guard !stopped else { return }
-            let text = describe()
+        state.withLock { s in
+            guard !s.stopped else { return }
+            let text = describe(s)
             if live {
-                clearLocked()
+                clearLocked(&s)
                 if !text.isEmpty {
                     output.err(text)
-                    drawn = true
+                    s.drawn = true
                 }
-            } else if !text.isEmpty, Date().timeIntervalSince(lastPlain) >= 5 || lastPlainText.isEmpty {
+            } else if !text.isEmpty, Date().timeIntervalSince(s.lastPlain) >= 5 || s.lastPlainText.isEmpty {
                 let comparable = Self.withoutSeconds(text)
-                guard comparable != lastPlainText || Date().timeIntervalSince(lastPlain) >= 30 else { return }
+                guard comparable != s.lastPlainText || Date().timeIntervalSince(s.lastPlain) >= 30 else { return }
                 output.err(text + "\n")
-                lastPlain = Date()
-                lastPlainText = comparable
+                s.lastPlain = Date()
+                s.lastPlainText = comparable
             }
         }
     }
 
-    private func describe() -> String {
+    private func describe(_ s: State) -> String {
+        let uploads = s.uploads, waiting = s.waiting
         var parts: [String] = []
         if !uploads.isEmpty {
             let sent = uploads.values.reduce(Int64(0)) { $0 + $1.sent }
@@ -113,7 +117,7 @@ final class BatchProgress: @unchecked Sendable {
             let states = Set(waiting.values).sorted().joined(separator: ", ")
             parts.append("waiting for \(waiting.count) run\(waiting.count == 1 ? "" : "s") (\(states)) \(Int(Date().timeIntervalSince(started)))s")
         }
-        if total > 1, !parts.isEmpty { parts.append("\(finished)/\(total) done") }
+        if total > 1, !parts.isEmpty { parts.append("\(s.finished)/\(total) done") }
         return parts.joined(separator: "; ")
     }
 

@@ -1,35 +1,40 @@
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// Runs jobs through the `RunLifecycle` on `concurrency` worker threads and renders what happens.
 /// libcurl's easy interface is blocking, so a thread per in-flight run is the simplest correct
 /// model: a run's upload and its waits overlap with the others', a wait costs a sleeping thread
 /// and no CPU, and memory grows only by a stack and a small upload buffer per worker. 429s close
 /// the shared `RateGate` for everyone.
-final class BatchRunner: @unchecked Sendable {
+final class BatchRunner: Sendable {
     let session: Session
     let concurrency: Int
     let progress: BatchProgress
-    private var lifecycle: RunLifecycle!
-    private let lock = Lock()
-    private var next = 0
+    private let lifecycle: RunLifecycle
+    private struct State {
+        var next = 0
+        var stopReason: RunFailure?
+        var authReported = false
+    }
+    private let state = Mutex(State())
     /// Set by a failure that makes every other job pointless (a refused key, an unwritable journal).
-    private(set) var stopReason: RunFailure?
-    private var authReported = false
+    var stopReason: RunFailure? { state.withLock { $0.stopReason } }
 
     init(session: Session, client: @escaping @Sendable (String) -> APIClient, wait: WaitOptions, noWait: Bool,
          concurrency: Int, jobs: Int) {
         self.session = session
         self.concurrency = max(1, concurrency)
-        progress = BatchProgress(output: session.output, isTerminal: session.context.stderrIsTerminal,
-                                 quiet: session.global.quiet, total: jobs)
+        let progress = BatchProgress(output: session.output, isTerminal: session.context.stderrIsTerminal,
+                                     quiet: session.global.quiet, total: jobs)
+        self.progress = progress
         var env = RunEnvironment(journal: session.journal, uploads: session.uploads, client: client,
                                  cancellation: session.context.cancellation, now: session.context.now,
                                  sleep: session.context.sleep)
         env.pollInterval = wait.pollInterval
         env.timeout = wait.timeout
         env.noWait = noWait
-        lifecycle = RunLifecycle(environment: env) { [unowned self] index, event in self.render(event, index: index) }
+        lifecycle = RunLifecycle(environment: env) { index, event in Self.render(event, index: index, progress: progress, session: session) }
     }
 
     func run(_ jobs: [RunJob]) -> [RunOutcome] {
@@ -51,16 +56,16 @@ final class BatchRunner: @unchecked Sendable {
     }
 
     private func take(_ count: Int) -> Int? {
-        lock.withLock {
-            guard next < count, stopReason == nil, !session.context.cancellation.isRequested else { return nil }
-            defer { next += 1 }
-            return next
+        state.withLock { s in
+            guard s.next < count, s.stopReason == nil, !session.context.cancellation.isRequested else { return nil }
+            defer { s.next += 1 }
+            return s.next
         }
     }
 
     // MARK: rendering
 
-    private func render(_ event: RunEvent, index: Int) {
+    private static func render(_ event: RunEvent, index: Int, progress: BatchProgress, session: Session) {
         switch event {
         case .created(let runId, let file, let label, let bytes, let replacing):
             let replacing = replacing.map { " to replace \($0)" } ?? ""
@@ -117,22 +122,21 @@ final class BatchRunner: @unchecked Sendable {
     /// A refused key fails every in-flight job the same way: say it once.
     private func firstOfItsKind(_ code: ExitCode) -> Bool {
         guard code == .authFailed else { return true }
-        return lock.withLock {
-            defer { authReported = true }
-            return !authReported
+        return state.withLock { s in
+            defer { s.authReported = true }
+            return !s.authReported
         }
     }
 
     private func stopAll(_ failure: RunFailure) {
-        lock.withLock { if stopReason == nil { stopReason = failure } }
+        state.withLock { if $0.stopReason == nil { $0.stopReason = failure } }
     }
 }
 
 /// Outcomes by job index, written by the workers.
-private final class Results: @unchecked Sendable {
-    private let lock = Lock()
-    private var items: [RunOutcome]
-    init(count: Int) { items = Array(repeating: .notStarted, count: count) }
-    func set(_ i: Int, _ o: RunOutcome) { lock.withLock { items[i] = o } }
-    var all: [RunOutcome] { lock.withLock { items } }
+private final class Results: Sendable {
+    private let items: Mutex<[RunOutcome]>
+    init(count: Int) { items = Mutex(Array(repeating: .notStarted, count: count)) }
+    func set(_ i: Int, _ o: RunOutcome) { items.withLock { $0[i] = o } }
+    var all: [RunOutcome] { items.withLock { $0 } }
 }

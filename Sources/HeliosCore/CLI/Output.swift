@@ -1,10 +1,12 @@
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// Where a command writes: results to `out` (stdout), everything else to `err` (stderr). Injected,
 /// never global, so tests can capture both apart.
-public final class Output: @unchecked Sendable {
-    private let lock = Lock()
+public final class Output: Sendable {
+    /// One write at a time, so lines from different threads never interleave.
+    private let lock = Mutex(())
     private let writeOut: @Sendable (String) -> Void
     private let writeErr: @Sendable (String) -> Void
 
@@ -13,8 +15,8 @@ public final class Output: @unchecked Sendable {
         writeErr = err
     }
 
-    public func out(_ text: String) { lock.withLock { writeOut(text) } }
-    public func err(_ text: String) { lock.withLock { writeErr(text) } }
+    public func out(_ text: String) { lock.withLock { _ in writeOut(text) } }
+    public func err(_ text: String) { lock.withLock { _ in writeErr(text) } }
 
     /// Writes to the process's own stdout/stderr, unbuffered by Swift so lines interleave correctly.
     /// A reader that closed stdout (`| head`) calls `onBrokenPipe`: the command stops new runs and

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// `submit`, `upload`, `poll`, `status` and `runs`: the networked commands and the journal. The
 /// lifecycle of each run lives in `RunLifecycle`; this layer checks, plans, renders and exits.
@@ -649,11 +650,10 @@ extension ExitCode: Comparable {
 }
 
 /// One client per base URL, made on first use.
-private final class ClientCache: @unchecked Sendable {
-    private let lock = Lock()
-    private var clients: [String: APIClient] = [:]
+private final class ClientCache: Sendable {
+    private let clients = Mutex<[String: APIClient]>([:])
     func client(_ baseURL: String, make: () -> APIClient) -> APIClient {
-        lock.withLock {
+        clients.withLock { clients in
             if let c = clients[baseURL] { return c }
             let c = make()
             clients[baseURL] = c
@@ -663,6 +663,10 @@ private final class ClientCache: @unchecked Sendable {
 }
 
 /// The speech pass's report, written on its thread before `join()` and read after it.
-private final class ReportSlot: @unchecked Sendable {
-    var report: ValidationReport?
+private final class ReportSlot: Sendable {
+    private let slot = Mutex<ValidationReport?>(nil)
+    var report: ValidationReport? {
+        get { slot.withLock { $0 } }
+        set { slot.withLock { $0 = newValue } }
+    }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Holds back the last bytes of an upload until someone decides whether they may go.
 ///
@@ -6,16 +7,15 @@ import Dispatch
 /// still running. A storage PUT whose body stops short of its `Content-Length` is discarded, so
 /// withholding the final bytes is as good as never having sent the file: a recording the check
 /// rejects is never stored, yet a recording it passes has been uploading all along.
-public final class UploadHold: @unchecked Sendable {
-    private let lock = Lock()
-    private var verdict: Bool?
+public final class UploadHold: Sendable {
+    private let verdict = Mutex<Bool?>(nil)
     private let decided = DispatchSemaphore(value: 0)
 
     public init() {}
 
     /// Lets the last bytes go (`send`) or withholds them for good; only the first call counts.
     public func decide(send: Bool) {
-        let first = lock.withLock {
+        let first = verdict.withLock { verdict in
             guard verdict == nil else { return false }
             verdict = send
             return true
@@ -26,7 +26,7 @@ public final class UploadHold: @unchecked Sendable {
     /// Waits for the decision: true to send, false to withhold, nil when `shouldAbort` turned true first.
     func wait(shouldAbort: (@Sendable () -> Bool)?) -> Bool? {
         while true {
-            if let verdict = lock.withLock({ verdict }) { return verdict }
+            if let send = verdict.withLock({ $0 }) { return send }
             if let shouldAbort, shouldAbort() { return nil }
             _ = decided.wait(timeout: .now() + .milliseconds(50))
         }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// A recording that passed (or was allowed past) the local check, hashed, ready to send.
 public struct PreparedRecording: Sendable {
@@ -528,24 +529,26 @@ public final class RunLifecycle: Sendable {
 }
 
 /// What the transport reported of a body's progress, across the retries of one upload.
-private final class SentBytes: @unchecked Sendable {
-    private let lock = Lock()
-    private var current: Int64 = 0
-    private var total: Int64 = -1
-    private var earlierAttemptDeliveredAll = false
+private final class SentBytes: Sendable {
+    private struct Counts {
+        var current: Int64 = 0
+        var total: Int64 = -1
+        var earlierAttemptDeliveredAll = false
+    }
+    private let counts = Mutex(Counts())
 
     func note(_ p: UploadProgress) {
-        lock.withLock {
+        counts.withLock { c in
             // A retry starts again from the beginning: remember whether the attempt before it
             // had handed over every byte (storage may have kept them; only the answer was lost).
-            if p.sent < current, total >= 0, current >= total { earlierAttemptDeliveredAll = true }
-            current = p.sent
-            total = p.total
+            if p.sent < c.current, c.total >= 0, c.current >= c.total { c.earlierAttemptDeliveredAll = true }
+            c.current = p.sent
+            c.total = p.total
         }
     }
 
     /// Every byte went out in some attempt: the recording may be stored.
-    var all: Bool { lock.withLock { earlierAttemptDeliveredAll || (total >= 0 && current >= total) } }
+    var all: Bool { counts.withLock { $0.earlierAttemptDeliveredAll || ($0.total >= 0 && $0.current >= $0.total) } }
     /// An attempt before the last delivered every byte, so the last one's refusal proves nothing.
-    var deliveredBeforeLastAttempt: Bool { lock.withLock { earlierAttemptDeliveredAll } }
+    var deliveredBeforeLastAttempt: Bool { counts.withLock { $0.earlierAttemptDeliveredAll } }
 }

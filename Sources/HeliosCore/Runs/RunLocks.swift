@@ -1,18 +1,18 @@
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// One helios process at a time per manifest and per recording: an exclusive `flock` on a file
 /// under `locks/` in the state directory, holding the owner's pid. The kernel drops the lock when
 /// the process ends, however it ends, so a killed run never leaves a stale lock behind.
-public final class RunLocks: @unchecked Sendable {
+public final class RunLocks: Sendable {
     public enum Failure: Error, Sendable, Equatable {
         case held(what: String, pid: Int32?)
         case cannotLock(path: String, reason: String)
     }
 
     public let directory: String
-    private var held: [Int32] = []
-    private let lock = Lock()
+    private let held = Mutex<[Int32]>([])
 
     public init(besideJournal journalPath: String) {
         directory = Text.deletingLastPathComponent(journalPath) + "/locks"
@@ -27,7 +27,7 @@ public final class RunLocks: @unchecked Sendable {
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
-    deinit { for fd in held { close(fd) } }
+    deinit { held.withLock { for fd in $0 { close(fd) } } }
 
     /// Takes the lock for `key` (any string; hashed into a file name) or fails at once, naming
     /// the pid that has it. `what` names the thing for the message.
@@ -49,12 +49,12 @@ public final class RunLocks: @unchecked Sendable {
         let text = "\(getpid())\n"
         ftruncate(fd, 0)
         _ = pwrite(fd, text, text.utf8.count, 0)
-        lock.withLock { held.append(fd) }
+        held.withLock { $0.append(fd) }
     }
 
     /// Gives every lock back (also done by the kernel at exit).
     public func releaseAll() {
-        lock.withLock {
+        held.withLock { held in
             for fd in held { close(fd) }
             held.removeAll()
         }

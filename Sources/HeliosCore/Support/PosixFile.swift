@@ -95,4 +95,4 @@ public final class PosixFile {
     public static let standardInput = PosixFile(borrowing: STDIN_FILENO)
 }
 
-extension PosixFile: @unchecked Sendable {}
+extension PosixFile: Sendable {}

@@ -1,35 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A pthread mutex. Foundation's NSLock would link swift-corelibs Foundation, whose
-/// CoreFoundation start-up (run before main under a static runtime) costs every command ~4.5 MB.
-final class Lock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-
-    init() {
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deinitialize(count: 1)
-        mutex.deallocate()
-    }
-
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
-}
+import Synchronization
 
 /// A thread of its own for blocking work (libcurl's easy interface, sleeps between polls), in
 /// place of Foundation's Thread. Joinable: `join()` waits for `body` to return.
-final class Worker: @unchecked Sendable {
-    private var thread = pthread_t()
-    private var joined = false
+final class Worker: Sendable {
+    private let thread: pthread_t
+    private let joined = Atomic(false)
 
     private final class Body {
         let run: () -> Void
@@ -43,25 +21,25 @@ final class Worker: @unchecked Sendable {
         defer { pthread_attr_destroy(&attr) }
         if let stackSize { pthread_attr_setstacksize(&attr, max(stackSize, Int(PTHREAD_STACK_MIN))) }
         let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        var thread = pthread_t()
         let rc = pthread_create(&thread, &attr, { raw in
             let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
             body.run()
             return nil
         }, context)
         precondition(rc == 0, "pthread_create failed: \(rc)")
+        self.thread = thread
     }
 
     /// Waits for the thread to finish; once.
     func join() {
-        guard !joined else { return }
-        joined = true
+        guard !joined.exchange(true, ordering: .acquiringAndReleasing) else { return }
         pthread_join(thread, nil)
     }
 
     /// Lets the thread run on alone: its resources go when it ends.
     func detach() {
-        guard !joined else { return }
-        joined = true
+        guard !joined.exchange(true, ordering: .acquiringAndReleasing) else { return }
         pthread_detach(thread)
     }
 
@@ -74,3 +52,32 @@ final class Worker: @unchecked Sendable {
         while nanosleep(&request, &remaining) != 0, errno == EINTR { request = remaining }
     }
 }
+
+#if SANITIZE_THREAD
+/// The ThreadSanitizer build's stand-in for `Synchronization.Mutex`: same name and `withLock`, so
+/// it shadows the real one inside this module. On Linux a contended `Mutex` is handed over by the
+/// kernel (a PI futex, in the uninstrumented Synchronization library), which TSan cannot see, so it
+/// reports the state the `Mutex` guards as raced. TSan intercepts pthread mutexes.
+final class Mutex<Value>: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var value: Value
+
+    init(_ initialValue: Value) {
+        value = initialValue
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deinitialize(count: 1)
+        mutex.deallocate()
+    }
+
+    func withLock<Result, E: Error>(_ body: (inout Value) throws(E) -> Result) throws(E) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}
+#endif
