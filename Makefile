@@ -6,7 +6,7 @@ CONFIG ?= release
 # starts with less memory (no shared-library relocation of the whole runtime and Foundation).
 RELEASE_FLAGS ?= -c $(CONFIG) --static-swift-stdlib
 
-.PHONY: deps build test demo install bench soak fuzz clean
+.PHONY: deps build test test-sanitize demo install bench soak fuzz clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -19,6 +19,13 @@ test:
 	@./scripts/install-deps.sh curl openssl
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --parallel
+
+# The unit and CLI tests under ThreadSanitizer and AddressSanitizer, each in its own scratch path;
+# fails on any sanitizer report (SANITIZERS=thread for one).
+SANITIZERS ?= thread address
+test-sanitize:
+	@./scripts/install-deps.sh curl
+	SWIFT=$(SWIFT) ./scripts/test-sanitize.sh $(SANITIZERS)
 
 demo: build
 	@./scripts/demo.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"

@@ -52,6 +52,7 @@ final class RunHarness: @unchecked Sendable {
         process.arguments = args
         var env = environment
         env["NO_COLOR"] = "1"
+        env.merge(CommandRunner.sanitizerOptions) { _, passed in passed }
         process.environment = env
         let err = Pipe(), out = Pipe()
         process.standardError = err

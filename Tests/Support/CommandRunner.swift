@@ -34,6 +34,12 @@ public enum CommandRunner {
                 currentDirectory: currentDirectory, timeout: timeout)
     }
 
+    /// Under `make test-sanitize` the spawned binaries are sanitized too: they get the run's
+    /// options, so their reports land in the same directory as the test process's own.
+    public static var sanitizerOptions: [String: String] {
+        ProcessInfo.processInfo.environment.filter { ["TSAN_OPTIONS", "ASAN_OPTIONS", "LSAN_OPTIONS"].contains($0.key) }
+    }
+
     public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
         currentDirectory: String? = nil, timeout: TimeInterval = 120
@@ -43,6 +49,7 @@ public enum CommandRunner {
         process.arguments = arguments
         var env = ["PATH": "/usr/bin:/bin", "NO_COLOR": "1", "LANG": "C.UTF-8", "HOME": NSTemporaryDirectory()]
         env["HELIOS_STATE_DIR"] = TestPaths.makeTempDir("helios-state")
+        env.merge(sanitizerOptions) { _, passed in passed }
         for (k, v) in environment { env[k] = v }
         process.environment = env
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }

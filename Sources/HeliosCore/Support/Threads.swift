@@ -58,6 +58,7 @@ final class Worker: Sendable {
 /// it shadows the real one inside this module. On Linux a contended `Mutex` is handed over by the
 /// kernel (a PI futex, in the uninstrumented Synchronization library), which TSan cannot see, so it
 /// reports the state the `Mutex` guards as raced. TSan intercepts pthread mutexes.
+// @unchecked: every access to value is inside pthread_mutex_lock/unlock.
 final class Mutex<Value>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var value: Value
