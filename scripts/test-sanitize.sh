@@ -30,12 +30,15 @@ for sanitizer in ${*:-thread address}; do
     echo "== $sanitizer: testing (reports in $reports)" >&2
     status=0
     # shellcheck disable=SC2086
-    env "$var=log_path=$reports/report:$extra" LSAN_OPTIONS="suppressions=$root/scripts/sanitizers/lsan.supp" \
+    env "$var=log_path=$reports/report:$extra" LSAN_OPTIONS="suppressions=$root/scripts/sanitizers/lsan.supp:print_suppressions=0" \
         $swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" $flags --parallel || status=$?
     done_at=$(date +%s)
     echo "== $sanitizer: build $((built - start)) s, tests $((done_at - built)) s" >&2
-    if [ -n "$(ls "$reports")" ]; then
-        echo "== $sanitizer: $(ls "$reports" | wc -l) process(es) reported:" >&2
+    # A process that found nothing may still leave a file (e.g. suppression statistics); only a
+    # report with a SUMMARY line counts.
+    reported=$(grep -l '^SUMMARY' "$reports"/* 2>/dev/null || true)
+    if [ -n "$reported" ]; then
+        echo "== $sanitizer: $(echo "$reported" | wc -l) process(es) reported:" >&2
         grep -h '^SUMMARY' "$reports"/* | sort | uniq -c >&2 || true
         echo "   full reports: $reports" >&2
         failed="$failed $sanitizer"

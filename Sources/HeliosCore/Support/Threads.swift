@@ -58,13 +58,16 @@ final class Worker: Sendable {
 /// it shadows the real one inside this module. On Linux a contended `Mutex` is handed over by the
 /// kernel (a PI futex, in the uninstrumented Synchronization library), which TSan cannot see, so it
 /// reports the state the `Mutex` guards as raced. TSan intercepts pthread mutexes.
+// The value lives behind a pointer, not in a stored property: Swift's exclusivity checks on a
+// property are reported by TSan as accesses of their own, and for a zero-sized value (`Mutex(())`)
+// the optimiser may begin that access before the lock is taken, which TSan then calls a race.
 // @unchecked: every access to value is inside pthread_mutex_lock/unlock.
 final class Mutex<Value>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var value: Value
+    private let value = UnsafeMutablePointer<Value>.allocate(capacity: 1)
 
     init(_ initialValue: Value) {
-        value = initialValue
+        value.initialize(to: initialValue)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
     }
@@ -73,12 +76,14 @@ final class Mutex<Value>: @unchecked Sendable {
         pthread_mutex_destroy(mutex)
         mutex.deinitialize(count: 1)
         mutex.deallocate()
+        value.deinitialize(count: 1)
+        value.deallocate()
     }
 
     func withLock<Result, E: Error>(_ body: (inout Value) throws(E) -> Result) throws(E) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        return try body(&value.pointee)
     }
 }
 #endif
