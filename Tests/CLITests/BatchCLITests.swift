@@ -4,7 +4,7 @@ import HeliosTestSupport
 import Testing
 
 /// Many recordings: manifests, concurrency, resume, interruption, and the shared journal.
-struct BatchCLITests {
+@Suite(.blocking) struct BatchCLITests {
     /// Writes `count` distinct recordings (distinct lengths, so distinct bytes) and a CSV manifest
     /// giving each its own person; returns the manifest's path and the labels by file name.
     func makeStudy(_ h: RunHarness, count: Int, csvExtra: String = "") throws -> (manifest: String, labels: [String: String]) {

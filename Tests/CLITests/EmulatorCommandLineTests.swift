@@ -3,7 +3,7 @@ import HeliosTestSupport
 import Testing
 
 /// The emulator's own command line: help, refusals, start-up line, clean stop.
-@Suite struct EmulatorCommandLineTests {
+@Suite(.blocking) struct EmulatorCommandLineTests {
     struct Outcome {
         var status: Int32
         var stdout: String

@@ -3,7 +3,7 @@ import HeliosTestSupport
 import Testing
 
 /// Each `--fault` kind, observed from outside.
-@Suite struct EmulatorFaultTests {
+@Suite(.blocking) struct EmulatorFaultTests {
     @Test func statusFaultOnCreateAnswersWithoutCreatingThenRecovers() throws {
         let emu = try EmulatorProcess.start(arguments: ["--fault", "status:create:500:1"])
         defer { emu.stop() }

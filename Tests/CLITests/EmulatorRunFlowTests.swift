@@ -4,7 +4,7 @@ import HeliosTestSupport
 import Testing
 
 /// create → PUT → poll against the real binary, and the run outcomes.
-@Suite struct EmulatorRunFlowTests {
+@Suite(.blocking) struct EmulatorRunFlowTests {
     static let fast = ["--processing-time", "200ms"]
 
     @Test func createReturnsUUIDAndSignedUploadURLOnTheEmulator() throws {

@@ -3,7 +3,7 @@ import HeliosTestSupport
 import Testing
 
 /// The pre-signed upload URL: signature, expiry, framing.
-@Suite struct EmulatorUploadTests {
+@Suite(.blocking) struct EmulatorUploadTests {
     @Test func tamperedSignatureIs403() throws {
         let emu = try EmulatorProcess.start()
         defer { emu.stop() }

@@ -3,7 +3,7 @@ import HeliosTestSupport
 import Testing
 
 /// 422 bodies, authentication and routing of the emulator's API endpoints.
-@Suite struct EmulatorValidationTests {
+@Suite(.blocking) struct EmulatorValidationTests {
     struct BadBody: CustomStringConvertible, Sendable {
         var name: String
         var raw: String

@@ -4,7 +4,7 @@ import HeliosTestSupport
 import Testing
 
 /// Ctrl-C while waiting: exit 130, the run id printed with how to resume, and journaled.
-struct InterruptCLITests {
+@Suite(.blocking) struct InterruptCLITests {
     @Test func sigintDuringWaitExits130WithTheRunJournaled() throws {
         let h = try RunHarness(processingTime: "60s")
         let path = try h.recording()
@@ -23,7 +23,7 @@ struct InterruptCLITests {
 }
 
 /// The create POST is where a run starts to cost money: signals there, with the real binary.
-struct CreateInterruptCLITests {
+@Suite(.blocking) struct CreateInterruptCLITests {
     /// Ctrl-C while the create is in flight waits for the answer and journals the run id.
     @Test func sigintDuringASlowCreateJournalsTheRunAndExits130() throws {
         let h = try RunHarness(emulatorArguments: ["--fault", "slow:create:2s"])

@@ -6,7 +6,7 @@ import Testing
 /// Issue 10: with a proxy in the environment, a loopback base URL is still reached directly, so
 /// the key never travels (over plain http) to the proxy. Spawned, because libcurl reads the
 /// proxy variables from the process environment.
-@Suite struct ProxyCLITests {
+@Suite(.blocking) struct ProxyCLITests {
     @Test(arguments: ["http_proxy", "all_proxy", "ALL_PROXY"])
     func aLoopbackBaseURLNeverGoesThroughTheProxy(variable: String) throws {
         let h = try RunHarness()

@@ -4,7 +4,7 @@ import HeliosTestSupport
 import Testing
 
 /// `helios submit` end to end: the real binary, libcurl, and the real emulator on loopback.
-struct SubmitCLITests {
+@Suite(.blocking) struct SubmitCLITests {
     enum Source: String, CaseIterable, Sendable {
         case wav, flac, ogg, opus, mp3, webm, liveWebm, m4a, fragmentedMP4
     }

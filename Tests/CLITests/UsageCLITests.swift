@@ -3,7 +3,7 @@ import HeliosTestSupport
 import Testing
 
 /// The real binary's usage behaviour: stdout, stderr and exit status asserted apart.
-struct UsageCLITests {
+@Suite(.blocking) struct UsageCLITests {
     @Test func mistypedCommandSuggestsAndExits2() throws {
         let r = try CommandRunner.helios(["submti", "a.wav"])
         #expect(r.status == 2)

@@ -4,7 +4,7 @@ import HeliosTestSupport
 import Testing
 
 /// `helios validate` through the built binary: one verdict per file, stdout/stderr/exit apart.
-struct ValidateCLITests {
+@Suite(.blocking) struct ValidateCLITests {
     let dir = TestPaths.makeTempDir("helios-validate")
 
     @Test(arguments: [TestRecordings.Format.wav, .flac, .ogg, .opus, .mp3])

@@ -5,7 +5,7 @@ import HeliosTestSupport
 
 /// Every input `make fuzz` ever crashed on (Tests/Fixtures/fuzz-regressions/TARGET/) goes
 /// through its target again: a parser that traps on one of them again takes `make test` down.
-@Suite struct FuzzRegressionTests {
+@Suite(.blocking) struct FuzzRegressionTests {
     static let root = TestPaths.fixture("fuzz-regressions")
 
     static var cases: [String] {

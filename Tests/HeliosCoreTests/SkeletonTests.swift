@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
-@Test(arguments: [
+@Test(.blocking, arguments: [
     ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
     ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
     ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
@@ -11,7 +12,7 @@ func sha256Vectors(input: String, expected: String) {
     #expect(SHA256.hexDigest(of: Data(input.utf8)) == expected)
 }
 
-@Test func sha256StreamedInOddPiecesMatchesOneShot() {
+@Test(.blocking) func sha256StreamedInOddPiecesMatchesOneShot() {
     let bytes = Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
     var s = SHA256()
     var i = 0

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
 /// An `HTTPTransport` that records every request and plays a script of outcomes; the last outcome
@@ -78,7 +79,7 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
     }
 }
 
-@Suite struct APIClientCreateRunTests {
+@Suite(.blocking) struct APIClientCreateRunTests {
     @Test func sendsOnePostWithKeyContentTypeAndTheRequestBody() throws {
         let fake = FakeTransport([status(200, created)])
         let response = try client(fake).createRun(request)
@@ -232,7 +233,7 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
     }
 }
 
-@Suite struct APIClientGetRunTests {
+@Suite(.blocking) struct APIClientGetRunTests {
     @Test func sendsAGetWithTheKeyAndNoBody() throws {
         let fake = FakeTransport([status(200, APIExamples.completeOK)])
         let run = try client(fake).getRun("3f2b8c1e-6a4d-4e7b-9c0a-1d2e3f4a5b6c")
@@ -338,7 +339,7 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
     }
 }
 
-@Suite struct APIClientUploadTests {
+@Suite(.blocking) struct APIClientUploadTests {
     @Test func putsTheFileToTheExactURLWithoutTheKey() throws {
         let fake = FakeTransport([status(200)])
         fake.progressToReport = UploadProgress(sent: 512, total: 1024)
@@ -417,7 +418,7 @@ private func apiError<T>(_ body: () throws -> T) -> APIError? {
     }
 }
 
-@Suite struct APIErrorTests {
+@Suite(.blocking) struct APIErrorTests {
     @Test(arguments: [
         (APIError.missingKey, ExitCode.authFailed),
         (.auth(status: 401), .authFailed),

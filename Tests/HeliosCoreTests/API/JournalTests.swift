@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
 /// A fresh directory under the system temporary directory, removed by `cleanUp`.
@@ -31,7 +32,7 @@ private func appendRaw(_ text: String, to path: String) throws {
     try handle.write(contentsOf: Data(text.utf8))
 }
 
-@Suite struct JournalTests {
+@Suite(.blocking) struct JournalTests {
     @Test func appendCreatesDirectoryAndFileWithOwnerOnlyModes() throws {
         let tmp = TempDir()
         defer { tmp.cleanUp() }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
 /// The model-run examples of helios-api.md, verbatim; shared with RunResultTests.
@@ -106,7 +107,7 @@ private func encodeRequest(_ request: CreateRunRequest) throws -> Data {
     return try encoder.encode(request)
 }
 
-@Suite struct CreateRunRequestEncodingTests {
+@Suite(.blocking) struct CreateRunRequestEncodingTests {
     @Test func minimalRequestHasOnlyUserAndLanguage() throws {
         let request = CreateRunRequest(userLabel: "42baba59", dateOfBirth: "1990-08-24", birthSex: .MALE, language: "en-GB")
         let data = try encodeRequest(request)
@@ -194,7 +195,7 @@ private func encodeRequest(_ request: CreateRunRequest) throws -> Data {
     }
 }
 
-@Suite struct ModelRunDecodingTests {
+@Suite(.blocking) struct ModelRunDecodingTests {
     @Test func createdExample() throws {
         let run = try APIExamples.run(APIExamples.created)
         #expect(run.id == "ddebd75b-99b3-42b4-ac65-5ce852c688e9")
@@ -331,7 +332,7 @@ private func encodeRequest(_ request: CreateRunRequest) throws -> Data {
     }
 }
 
-@Suite struct JSONValueTests {
+@Suite(.blocking) struct JSONValueTests {
     private func roundTrip(_ text: String) throws -> String {
         let value = try APIExamples.json(text)
         let encoder = JSONEncoder()
@@ -381,7 +382,7 @@ private func encodeRequest(_ request: CreateRunRequest) throws -> Data {
     }
 }
 
-@Suite struct ValidationErrorBodyTests {
+@Suite(.blocking) struct ValidationErrorBodyTests {
     @Test func fastAPIListDetailJoinsLocWithoutBody() throws {
         let body = """
             {"detail": [

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
 /// A 429 seen by one worker holds back every worker sharing the gate.
-struct RateGateTests {
+@Suite(.blocking) struct RateGateTests {
     struct Scripted: HTTPTransport {
         let status: Int
         func send(_ request: HTTPRequest, options: TransportOptions, progress: (@Sendable (UploadProgress) -> Void)?,

@@ -1,7 +1,8 @@
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
-@Suite struct RedactionTests {
+@Suite(.blocking) struct RedactionTests {
     @Test(arguments: [
         ("https://h.example/p?X-Amz-Signature=abc&X-Amz-Credential=def", "https://h.example/p?[redacted]"),
         ("https://h.example/p", "https://h.example/p"),

@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
 private func status(_ code: Int, _ headers: [String: String] = [:]) -> AttemptOutcome {
     .response(HTTPResponse(status: code, headers: headers))
 }
 
-@Suite struct RetryPolicyTests {
+@Suite(.blocking) struct RetryPolicyTests {
     // (outcome, kind, retryable?)
     @Test(arguments: [
         (status(200), RequestKind.idempotent, false),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
 private let plain = Palette(mode: .never, isTerminal: false, environment: [:])
@@ -23,7 +24,7 @@ private let allKeys: Set<String> = [
     "schemaVersion", "file", "runId", "status", "userLabel", "scores", "transcript", "warnings", "error", "audio", "run",
 ]
 
-@Suite struct RunResultJSONTests {
+@Suite(.blocking) struct RunResultJSONTests {
     @Test func everyKeyIsPresentEvenWhenNull() throws {
         let result = RunResult(file: nil, runId: "r1", status: "RUNNING", userLabel: nil, audio: nil)
         let json = try jsonLine(result)
@@ -121,7 +122,7 @@ private let allKeys: Set<String> = [
     }
 }
 
-@Suite struct RunResultTextTests {
+@Suite(.blocking) struct RunResultTextTests {
     @Test func completeOKShowsRunStatusEveryScoreAndTranscript() throws {
         let run = try APIExamples.run(APIExamples.completeOK)
         let text = RunResult(file: "speech.wav", runId: run.id, status: run.status, userLabel: nil, audio: audio, run: run)

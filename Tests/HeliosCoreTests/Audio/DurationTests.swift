@@ -28,7 +28,7 @@ private let generated: [Generated] = [
     Generated(format: .mp3, seconds: 11, rate: 8000, channels: 1),
 ]
 
-@Test(arguments: generated)
+@Test(.blocking, arguments: generated)
 func generatedDurationsRateAndChannels(g: Generated) throws {
     let path = try TestRecordings.write(g.format, seconds: g.seconds, sampleRate: g.rate, channels: g.channels, to: AudioScratch.dir)
     let report = RecordingValidator.validate(path: path)
@@ -45,7 +45,7 @@ func generatedDurationsRateAndChannels(g: Generated) throws {
     #expect(report.warnings.map(\.code) == (g.rate < 16_000 ? ["LOW_SAMPLE_RATE"] : []))
 }
 
-@Test(arguments: Fixture.all)
+@Test(.blocking, arguments: Fixture.all)
 func fixtureDurationsMatchFFprobe(fixture: Fixture) throws {
     let report = RecordingValidator.validate(path: TestPaths.fixture(fixture.name))
     let audio = try #require(report.audio)
@@ -56,7 +56,7 @@ func fixtureDurationsMatchFFprobe(fixture: Fixture) throws {
     #expect(report.problems.map(\.code) == (fixture.verdict.map { [$0] } ?? []))
 }
 
-@Test(arguments: [
+@Test(.blocking, arguments: [
     (TestRecordings.Format.wav, 9.5, "TOO_SHORT"), (.wav, 10.5, nil), (.flac, 179.5, nil), (.flac, 181, "TOO_LONG"),
     (.opus, 4, "TOO_SHORT"), (.ogg, 185, "TOO_LONG"), (.mp3, 5, "TOO_SHORT"),
 ] as [(TestRecordings.Format, Double, String?)])
@@ -67,7 +67,7 @@ func durationVerdicts(format: TestRecordings.Format, seconds: Double, verdict: S
     #expect(report.ok == (verdict == nil))
 }
 
-@Test func verdictMessagesNameTheFigure() throws {
+@Test(.blocking) func verdictMessagesNameTheFigure() throws {
     let long = try TestRecordings.write(.wav, seconds: 192.4, sampleRate: 8000, signal: .silence, to: AudioScratch.dir)
     #expect(RecordingValidator.validate(path: long).problems.first?.message
         == "recording is 3m12.4s long; thymia accepts at most 3 minutes")
@@ -76,12 +76,12 @@ func durationVerdicts(format: TestRecordings.Format, seconds: Double, verdict: S
         == "recording is 4.0s long; thymia needs at least 10 seconds")
 }
 
-@Test(arguments: [(192.4, "3m12.4s"), (4, "4.0s"), (59.96, "1m0.0s"), (180, "3m0.0s"), (0.04, "0.0s")])
+@Test(.blocking, arguments: [(192.4, "3m12.4s"), (4, "4.0s"), (59.96, "1m0.0s"), (180, "3m0.0s"), (0.04, "0.0s")])
 func durationFormatting(seconds: Double, text: String) {
     #expect(RecordingValidator.formatDuration(seconds) == text)
 }
 
-@Test(arguments: [
+@Test(.blocking, arguments: [
     (TestRecordings.Format.wav, "speech.mp3", true), (.wav, "speech.WAV", false), (.wav, "speech", false),
     (.opus, "speech.ogg", false), (.ogg, "speech.opus", false), (.flac, "speech.wav", true), (.mp3, "speech.m4a", true),
 ] as [(TestRecordings.Format, String, Bool)])
@@ -92,7 +92,7 @@ func extensionMismatchIsAWarningOnly(format: TestRecordings.Format, name: String
     #expect(report.warnings.map(\.code) == (warns ? ["EXTENSION_MISMATCH"] : []))
 }
 
-@Test func validateJSONHasTheContractShape() throws {
+@Test(.blocking) func validateJSONHasTheContractShape() throws {
     let path = try TestRecordings.write(.wav, seconds: 12, to: AudioScratch.dir, name: "shape.wav")
     let data = try JSONEncoder().encode(RecordingValidator.validate(path: path, displayName: "shape.wav"))
     let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -102,7 +102,7 @@ func extensionMismatchIsAWarningOnly(format: TestRecordings.Format, name: String
     #expect(audio["sha256"] is NSNull)
 }
 
-@Test(arguments: [("north-wind-and-the-sun.flac", 20.96, nil), ("too-short.flac", 3.83, "TOO_SHORT")] as [(String, Double, String?)])
+@Test(.blocking, arguments: [("north-wind-and-the-sun.flac", 20.96, nil), ("too-short.flac", 3.83, "TOO_SHORT")] as [(String, Double, String?)])
 func bundledSamplesGetTheirDocumentedVerdicts(name: String, seconds: Double, verdict: String?) throws {
     let path = TestPaths.packageRoot.appendingPathComponent("samples").appendingPathComponent(name).path
     let report = RecordingValidator.validate(path: path)
@@ -114,7 +114,7 @@ func bundledSamplesGetTheirDocumentedVerdicts(name: String, seconds: Double, ver
 
 /// The speech figure exists only when the speech pass decoded every sample: a recording whose
 /// length the header pass already rejects (a 48-minute WAV among them) must not be decoded.
-@Test(arguments: [
+@Test(.blocking, arguments: [
     (TestRecordings.Format.wav, 181.0, "TOO_LONG"), (.flac, 4, "TOO_SHORT"), (.mp3, 5, "TOO_SHORT"),
 ] as [(TestRecordings.Format, Double, String)])
 func aRecordingTheHeaderRejectsIsNotDecoded(format: TestRecordings.Format, seconds: Double, verdict: String) throws {
@@ -139,7 +139,7 @@ private func webm(_ fixture: String, statingDuration seconds: Double) throws -> 
 /// A Duration header that contradicts the blocks loses: 12 s of speech stated as 1 ms is not
 /// TOO_SHORT, and 200 s stated as 12 s is not let through. One that agrees within half a second
 /// is kept (it is exact where the blocks' last frame is an estimate).
-@Test(arguments: [
+@Test(.blocking, arguments: [
     ("ok-12s.webm", 0.001, 12.02, nil), ("ok-12s.webm", 1000, 12.02, nil), ("ok-12s.webm", 12.3, 12.3, nil),
     ("long-200s.webm", 12, 200.0, "TOO_LONG"),
 ] as [(String, Double, Double, String?)])

@@ -25,18 +25,18 @@ private func checkTruncations(of path: String, wholeSeconds: Double) throws {
 
 // Limits catch a hang, not slowness: the CLI tests in the same process hold the test pool's
 // threads while they wait for their child processes, so a case may wait long for a thread.
-@Test(.timeLimit(.minutes(10)), arguments: [TestRecordings.Format.wav, .flac, .ogg, .opus, .mp3])
+@Test(.blocking, .timeLimit(.minutes(10)), arguments: [TestRecordings.Format.wav, .flac, .ogg, .opus, .mp3])
 func truncatedGeneratedRecordingsAreHandled(format: TestRecordings.Format) throws {
     let path = try TestRecordings.write(format, seconds: 12, sampleRate: 16_000, signal: .noise, to: AudioScratch.dir, name: "whole-\(format).\(format)")
     try checkTruncations(of: path, wholeSeconds: 12)
 }
 
-@Test(.timeLimit(.minutes(10)), arguments: Fixture.all)
+@Test(.blocking, .timeLimit(.minutes(10)), arguments: Fixture.all)
 func truncatedFixturesAreHandled(fixture: Fixture) throws {
     try checkTruncations(of: TestPaths.fixture(fixture.name), wholeSeconds: fixture.seconds)
 }
 
-@Test func truncatedFlacIsRejectedNotTrustedFromItsHeader() throws {
+@Test(.blocking) func truncatedFlacIsRejectedNotTrustedFromItsHeader() throws {
     // FLAC's STREAMINFO states the full length; only decoding the tail shows it is missing.
     let path = try TestRecordings.write(.flac, seconds: 30, signal: .noise, to: AudioScratch.dir, name: "whole-30.flac")
     let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
@@ -53,7 +53,7 @@ private func box(_ type: String, _ payload: [UInt8], size: UInt32? = nil) -> [UI
 
 private let ftyp = box("ftyp", Array("M4A ".utf8) + [0, 0, 0, 0] + Array("isomM4A ".utf8))
 
-@Test(arguments: [
+@Test(.blocking, arguments: [
     ("largesize-too-small", ftyp + [0, 0, 0, 1] + Array("moov".utf8) + [0, 0, 0, 0, 0, 0, 0, 4]),
     ("size-below-header", ftyp + [0, 0, 0, 3] + Array("moov".utf8)),
     ("huge-moov", ftyp + box("moov", box("mvhd", [0, 0, 0]), size: 0xFFFF_FFF0)),
@@ -99,7 +99,7 @@ private func liveWebM(clusters: [(timecode: UInt16, blocks: Int)]) -> [UInt8] {
     return bytes
 }
 
-@Test func liveWebMWithUnknownSizesIsMeasuredFromItsLastBlock() throws {
+@Test(.blocking) func liveWebMWithUnknownSizesIsMeasuredFromItsLastBlock() throws {
     // Blocks at 0…9.98 s and 10…11.98 s; one 20 ms frame after the last: 12.0 s.
     let path = AudioScratch.write("live-synthetic.webm", liveWebM(clusters: [(0, 500), (10_000, 100)]))
     let report = RecordingValidator.validate(path: path)
@@ -109,7 +109,7 @@ private func liveWebM(clusters: [(timecode: UInt16, blocks: Int)]) -> [UInt8] {
     #expect(report.ok)
 }
 
-@Test(arguments: [
+@Test(.blocking, arguments: [
     ("info-overruns", ebmlHeader + segmentID + unknownSize + element([0x15, 0x49, 0xA9, 0x66], []).dropLast(0) + [0x15, 0x49, 0xA9, 0x66, 0x08, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]),
     ("unknown-size-child", ebmlHeader + segmentID + unknownSize + [0x15, 0x49, 0xA9, 0x66] + unknownSize + [0xEC, 0x80]),
     ("nested-unknown-sizes", ebmlHeader + segmentID + unknownSize + clusterID + unknownSize + [0xA0] + unknownSize + [0xA0] + unknownSize),
@@ -126,14 +126,14 @@ func hostileWebMIsInvalidFormat(name: String, bytes: [UInt8]) {
     #expect(report.audio?.format == .webm)
 }
 
-@Test func videoOnlyWebMIsInvalidFormat() {
+@Test(.blocking) func videoOnlyWebMIsInvalidFormat() {
     // VP8 video and no audio track (Tests/Fixtures/README.md); MP4 and Ogg without audio are rejected too.
     let report = RecordingValidator.validate(path: TestPaths.fixture("video-only-12s.webm"))
     #expect(report.problems == [ValidationFinding(code: "INVALID_FORMAT", message: "WebM file has no audio track (video only)")], "\(report)")
     #expect(report.audio?.format == .webm)
 }
 
-@Test func mp3FrameHeaderRejectsReservedFields() {
+@Test(.blocking) func mp3FrameHeaderRejectsReservedFields() {
     #expect(MP3FrameHeader([0xFF, 0xFB, 0x90, 0x64]) != nil)  // MPEG-1 layer III 128 kbps 44.1 kHz
     #expect(MP3FrameHeader([0xFF, 0xFB, 0xF0, 0x64]) == nil)  // bitrate index 15
     #expect(MP3FrameHeader([0xFF, 0xFB, 0x9C, 0x64]) == nil)  // sample-rate index 3
@@ -143,7 +143,7 @@ func hostileWebMIsInvalidFormat(name: String, bytes: [UInt8]) {
     #expect(MP3FrameHeader([0xFF, 0xFB, 0x90, 0x64])?.frameLength == 417)
 }
 
-@Test func mp3WithJunkBetweenFramesCountsOnlyRealFrames() throws {
+@Test(.blocking) func mp3WithJunkBetweenFramesCountsOnlyRealFrames() throws {
     // 12 s of MP3, then 200 KB of zeros and an ID3v1-style tail: the scan skips the junk quickly.
     let path = try TestRecordings.write(.mp3, seconds: 12, to: AudioScratch.dir, name: "junk-source.mp3")
     let audio = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -156,7 +156,7 @@ func hostileWebMIsInvalidFormat(name: String, bytes: [UInt8]) {
 /// Deterministic byte corruption of every fixture and generated format: whatever the damage,
 /// the header pass returns a report (no crash, no hang) with a finite, non-negative duration if
 /// any. Only the header pass: decoding is covered by `corruptedAudioIsDecodedWithoutCrashing`.
-@Test(.timeLimit(.minutes(10)))
+@Test(.blocking, .timeLimit(.minutes(10)))
 func corruptedRecordingsNeverCrash() throws {
     var sources = Fixture.all.map { TestPaths.fixture($0.name) }
     for format in [TestRecordings.Format.wav, .flac, .ogg, .opus, .mp3] {
@@ -187,7 +187,7 @@ func corruptedRecordingsNeverCrash() throws {
 /// The speech pass over damaged audio: bytes garbled in the middle of each decodable format,
 /// where the header pass does not look. Every decoder must come back with a figure no longer
 /// than the recording, or say why it has none.
-@Test(.timeLimit(.minutes(5)))
+@Test(.blocking, .timeLimit(.minutes(5)))
 func corruptedAudioIsDecodedWithoutCrashing() throws {
     var sources = [TestPaths.fixture("ok-12s.webm"), TestPaths.fixture("live-12s.webm")]
     for format in [TestRecordings.Format.wav, .flac, .ogg, .opus, .mp3] {

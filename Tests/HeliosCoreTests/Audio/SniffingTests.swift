@@ -12,7 +12,7 @@ private let expectedFormat: [TestRecordings.Format: AudioFormat] = [
     .wav: .wav, .rf64: .wav, .flac: .flac, .ogg: .ogg, .opus: .opus, .mp3: .mp3,
 ]
 
-@Test(arguments: [TestRecordings.Format.wav, .rf64, .flac, .ogg, .opus, .mp3])
+@Test(.blocking, arguments: [TestRecordings.Format.wav, .rf64, .flac, .ogg, .opus, .mp3])
 func generatedRecordingsAreSniffedByContent(format: TestRecordings.Format) throws {
     // A neutral extension: the content alone must decide.
     let path = try TestRecordings.write(format, seconds: 1, sampleRate: 48_000, to: AudioScratch.dir, name: "sniff-\(format).bin")
@@ -23,12 +23,12 @@ func generatedRecordingsAreSniffedByContent(format: TestRecordings.Format) throw
     }
 }
 
-@Test(arguments: Fixture.all)
+@Test(.blocking, arguments: Fixture.all)
 func fixturesAreSniffedByContent(fixture: Fixture) throws {
     #expect(try sniff(TestPaths.fixture(fixture.name)) == fixture.format)
 }
 
-@Test func mp3AfterID3TagAndFlacAfterID3Tag() throws {
+@Test(.blocking) func mp3AfterID3TagAndFlacAfterID3Tag() throws {
     let mp3 = try TestRecordings.write(.mp3, seconds: 1, to: AudioScratch.dir, name: "plain.mp3")
     let flac = try TestRecordings.write(.flac, seconds: 1, to: AudioScratch.dir, name: "plain.flac")
     // ID3v2.4 header with a 100-byte (syncsafe) body of padding.
@@ -40,7 +40,7 @@ func fixturesAreSniffedByContent(fixture: Fixture) throws {
 }
 
 /// Byte strings that must not be taken for audio, with the phrase their message must contain.
-@Test(arguments: [
+@Test(.blocking, arguments: [
     ("text", Array("hello, this is a plain text file\nwith two lines\n".utf8), "text"),
     ("zeros", [UInt8](repeating: 0, count: 2000), "not a recognised"),
     ("matroska", [0x1A, 0x45, 0xDF, 0xA3, 0x8B, 0x42, 0x82, 0x88] + Array("matroska".utf8), "Matroska"),
@@ -57,7 +57,7 @@ func nonAudioBytesAreInvalidFormat(name: String, bytes: [UInt8], phrase: String)
     #expect(!report.ok)
 }
 
-@Test func randomBytesAreInvalidFormat() {
+@Test(.blocking) func randomBytesAreInvalidFormat() {
     var generator = SystemRandomNumberGenerator()
     for i in 0..<20 {
         let bytes = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -66,14 +66,14 @@ func nonAudioBytesAreInvalidFormat(name: String, bytes: [UInt8], phrase: String)
     }
 }
 
-@Test func aiffWrittenByLibsndfileIsRejected() throws {
+@Test(.blocking) func aiffWrittenByLibsndfileIsRejected() throws {
     let path = try TestRecordings.write(.aiff, seconds: 12, to: AudioScratch.dir)
     let report = RecordingValidator.validate(path: path)
     #expect(report.problems.map(\.code) == ["INVALID_FORMAT"])
     #expect(report.problems.first?.message.contains("AIFF") == true)
 }
 
-@Test func fileSystemProblemsHaveTheirOwnCodes() {
+@Test(.blocking) func fileSystemProblemsHaveTheirOwnCodes() {
     let empty = AudioScratch.write("empty.wav", [])
     #expect(RecordingValidator.validate(path: empty).problems.map(\.code) == ["EMPTY"])
     #expect(RecordingValidator.validate(path: AudioScratch.dir + "/no-such.wav").problems.map(\.code) == ["NOT_FOUND"])
@@ -84,7 +84,7 @@ func nonAudioBytesAreInvalidFormat(name: String, bytes: [UInt8], phrase: String)
     #expect(missing.audio == nil)
 }
 
-@Test(.enabled(if: getuid() != 0, "root can read any file"))
+@Test(.blocking, .enabled(if: getuid() != 0, "root can read any file"))
 func unreadableFileIsNotReadable() throws {
     let path = try TestRecordings.write(.wav, seconds: 1, to: AudioScratch.dir, name: "locked.wav")
     chmod(path, 0)

@@ -5,7 +5,7 @@ import Testing
 
 // MARK: - The synthetic voice the other suites rely on
 
-@Test(arguments: [(16_000, 1), (48_000, 2), (44_100, 1), (8000, 1), (22_050, 2)])
+@Test(.blocking, arguments: [(16_000, 1), (48_000, 2), (44_100, 1), (8000, 1), (22_050, 2)])
 func speechLikeSignalCountsAsSpeech(rate: Int, channels: Int) throws {
     let path = try TestRecordings.write(.wav, seconds: 12, sampleRate: rate, channels: channels, to: AudioScratch.dir, name: "speechlike-\(rate)-\(channels).wav")
     let report = RecordingValidator.validate(path: path)
@@ -61,7 +61,7 @@ private func mixture(_ clip: SpeechClip, snr: Float?, pink: Bool = false, total:
     return try TestRecordings.write(.wav, channels: [signal], sampleRate: rate, to: AudioScratch.dir, name: name)
 }
 
-@Test(arguments: SpeechClip.all)
+@Test(.blocking, arguments: SpeechClip.all)
 func cleanSpeechIsMeasuredWithinASecond(clip: SpeechClip) throws {
     let report = RecordingValidator.validate(path: try mixture(clip, snr: nil))
     let speech = try #require(report.audio?.speechSeconds)
@@ -71,7 +71,7 @@ func cleanSpeechIsMeasuredWithinASecond(clip: SpeechClip) throws {
 
 /// The target on the small corpus: mean absolute error under 1.5 s; no file worse than
 /// 3 s (the grey zone's width, so a file with 10 s of speech is never rejected).
-@Test func speechInNoiseIsMeasuredWithinTheTarget() throws {
+@Test(.blocking) func speechInNoiseIsMeasuredWithinTheTarget() throws {
     var errors: [Double] = []
     for clip in SpeechClip.all {
         for (snr, pink) in [(Float(20), false), (10, false), (10, true)] {
@@ -86,7 +86,7 @@ func cleanSpeechIsMeasuredWithinASecond(clip: SpeechClip) throws {
     #expect(errors.reduce(0, +) / Double(errors.count) < 1.5, "\(errors)")
 }
 
-@Test func theBundledSampleHasItsSpeech() throws {
+@Test(.blocking) func theBundledSampleHasItsSpeech() throws {
     let clip = SpeechClip.all[2]
     let report = RecordingValidator.validate(path: clip.path)
     #expect(report.ok && report.warnings.isEmpty, "\(report)")
@@ -115,7 +115,7 @@ private let nonSpeech: [(String, [Float])] = [
     ("gated-white", zip(noise(15 * rate, pink: false), samples(15) { $0.truncatingRemainder(dividingBy: 2) < 1 ? 0.3 : 0.006 }).map { $0 * $1 }),
 ]
 
-@Test(arguments: nonSpeech.indices)
+@Test(.blocking, arguments: nonSpeech.indices)
 func noiseToneAndHumAreNoSpeech(index: Int) throws {
     let (name, signal) = nonSpeech[index]
     let path = try TestRecordings.write(.wav, channels: [signal], sampleRate: rate, to: AudioScratch.dir, name: "nonspeech-\(name).wav")
@@ -127,7 +127,7 @@ func noiseToneAndHumAreNoSpeech(index: Int) throws {
 
 // MARK: - Verdicts and quality warnings
 
-@Test(arguments: [
+@Test(.blocking, arguments: [
     (0.4, "NO_SPEECH", nil), (5.0, "TOO_SHORT", nil), (8.0, nil, "SPEECH_NEAR_MINIMUM"), (12.0, nil, nil),
 ] as [(Double, String?, String?)])
 func speechVerdictsHaveAGreyZone(speech: Double, problem: String?, warning: String?) {
@@ -143,21 +143,21 @@ private func voice(_ seconds: Double, gain: Float = 1) -> [Float] {
     TestRecordings.samples(.speechLike, seconds: seconds, sampleRate: rate).map { Float($0) / 32_768 * gain }
 }
 
-@Test func clippedSpeechWarnsClipping() throws {
+@Test(.blocking) func clippedSpeechWarnsClipping() throws {
     let loud = voice(12, gain: 20).map { max(-1, min(1, $0)) }
     let report = RecordingValidator.validate(path: try TestRecordings.write(.wav, channels: [loud], sampleRate: rate, to: AudioScratch.dir, name: "clipped.wav"))
     #expect(report.ok)
     #expect(report.warnings.map(\.code) == ["CLIPPING"], "\(report.warnings)")
 }
 
-@Test func quietSpeechWarnsLowLevel() throws {
+@Test(.blocking) func quietSpeechWarnsLowLevel() throws {
     let quiet = voice(12, gain: 0.02)  // about -46 dBFS while speaking
     let report = RecordingValidator.validate(path: try TestRecordings.write(.wav, channels: [quiet], sampleRate: rate, to: AudioScratch.dir, name: "quiet.wav"))
     #expect(report.ok, "\(report)")
     #expect(report.warnings.map(\.code) == ["LOW_LEVEL"], "\(report.warnings)")
 }
 
-@Test func longSilenceAtEitherEndWarns() throws {
+@Test(.blocking) func longSilenceAtEitherEndWarns() throws {
     let silence = [Float](repeating: 0, count: 6 * rate)
     let report = RecordingValidator.validate(path: try TestRecordings.write(.wav, channels: [silence + voice(12) + silence], sampleRate: rate, to: AudioScratch.dir, name: "padded.wav"))
     #expect(report.ok)
@@ -165,7 +165,7 @@ private func voice(_ seconds: Double, gain: Float = 1) -> [Float] {
     #expect(report.warnings.first?.message.contains("6.") == true, "\(report.warnings)")
 }
 
-@Test func oneSilentChannelOfTwoWarns() throws {
+@Test(.blocking) func oneSilentChannelOfTwoWarns() throws {
     let speech = voice(12)
     let report = RecordingValidator.validate(path: try TestRecordings.write(.wav, channels: [speech, [Float](repeating: 0, count: speech.count)], sampleRate: rate, to: AudioScratch.dir, name: "one-sided.wav"))
     #expect(report.ok)
@@ -173,14 +173,14 @@ private func voice(_ seconds: Double, gain: Float = 1) -> [Float] {
     #expect(report.warnings.first?.message.contains("channel 2 of 2") == true)
 }
 
-@Test func aacInMP4IsSpeechUnknownNotAGuess() throws {
+@Test(.blocking) func aacInMP4IsSpeechUnknownNotAGuess() throws {
     let report = RecordingValidator.validate(path: TestPaths.fixture("ok-12s.m4a"))
     #expect(report.audio?.speechSeconds == nil)
     #expect(report.ok)
     #expect(report.warnings.filter { $0.code != "LOW_SAMPLE_RATE" } == [ValidationFinding(code: "SPEECH_UNKNOWN", message: "speech not estimated for AAC in MP4")])
 }
 
-@Test func partialDecodeIsSpeechUnknownNotARejection() {
+@Test(.blocking) func partialDecodeIsSpeechUnknownNotARejection() {
     // A decoder that stops early gives a lower bound on speech, which must not reject the file.
     let partial = SpeechAnalysis(speechSeconds: 3, analysedSeconds: 4.2, leadingSilence: 0, trailingSilence: 0,
         clippedShare: 0, speechLevel: -20, channelPeaks: [0.5], channelRMS: [-20])
@@ -190,7 +190,7 @@ private func voice(_ seconds: Double, gain: Float = 1) -> [Float] {
     #expect(AudioProbe.covered(whole, duration: 12.1, by: "libsndfile") == .measured(whole))
 }
 
-@Test func xinglessVBRMP3IsDecodedToItsEnd() throws {
+@Test(.blocking) func xinglessVBRMP3IsDecodedToItsEnd() throws {
     // libsndfile stopped at libmpg123's 4.2 s guess for this file (Tests/Fixtures/README.md);
     // libmpg123 used directly decodes all 12.1 s, which are gated noise.
     var partial: AudioInfo?
@@ -202,7 +202,7 @@ private func voice(_ seconds: Double, gain: Float = 1) -> [Float] {
 
 /// MP3 is decoded with libmpg123 directly (quietly); it must hand the estimator the very samples
 /// libsndfile decoded, so the estimate for an intact MP3 is unchanged.
-@Test(arguments: [(16_000, 1), (44_100, 2)])
+@Test(.blocking, arguments: [(16_000, 1), (44_100, 2)])
 func mp3DecodesToTheSamplesLibsndfileDecodes(rate: Int, channels: Int) throws {
     let path = try TestRecordings.write(.mp3, seconds: 12, sampleRate: rate, channels: channels, to: AudioScratch.dir, name: "same-\(rate)-\(channels).mp3")
     let reference = try TestRecordings.read(path)
@@ -218,7 +218,7 @@ func mp3DecodesToTheSamplesLibsndfileDecodes(rate: Int, channels: Int) throws {
 
 // MARK: - The FFT under the features
 
-@Test func realFFTMatchesADirectDFT() {
+@Test(.blocking) func realFFTMatchesADirectDFT() {
     var fft = RealFFT(size: 64)
     var generator = SplitMix(seed: 3)
     let x = (0..<64).map { _ in Float(generator.next() % 2000) / 1000 - 1 }
@@ -236,7 +236,7 @@ func mp3DecodesToTheSamplesLibsndfileDecodes(rate: Int, channels: Int) throws {
 
 // MARK: - WebM/Opus, decoded with libopus
 
-@Test(arguments: ["ok-12s.webm", "live-12s.webm"])
+@Test(.blocking, arguments: ["ok-12s.webm", "live-12s.webm"])
 func webmOpusGetsTheSameEstimateAsTheSourceFLAC(name: String) throws {
     // Both are the first 12 s of the bundled sample (Tests/Fixtures/README.md).
     let source = try TestRecordings.read(SpeechClip.all[2].path)
@@ -248,7 +248,7 @@ func webmOpusGetsTheSameEstimateAsTheSourceFLAC(name: String) throws {
     #expect(report.ok && report.warnings.isEmpty, "\(report)")
 }
 
-@Test func webmOfSilenceIsNoSpeech() throws {
+@Test(.blocking) func webmOfSilenceIsNoSpeech() throws {
     // 200 s of silence: TOO_LONG decides, so `validate` skips the speech pass; run here by hand,
     // it decodes all 200 s and finds no speech.
     var partial: AudioInfo?

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
 /// The tables themselves (git's parse_options_check): a broken table breaks help and parsing alike.
-struct CommandTableTests {
+@Suite(.blocking) struct CommandTableTests {
     @Test(arguments: CommandTable.commands.map(\.name))
     func commandHasAbstractAndUniqueOptionNames(name: String) throws {
         let spec = try #require(CommandTable.command(named: name))

@@ -1,9 +1,10 @@
 import Foundation
 @testable import HeliosCore
 import Testing
+import HeliosTestSupport
 
 /// The hand-written matchers that replaced regex literals agree with the regexes they replaced.
-struct HandParsersTests {
+@Suite(.blocking) struct HandParsersTests {
     @Test(arguments: [
         "waiting for 1 run (RUNNING) 12s",
         "waiting for 3 runs (PROCESSING, RUNNING) 0s; 1/4 done",

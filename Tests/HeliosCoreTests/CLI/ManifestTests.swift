@@ -81,7 +81,7 @@ private let longTagName = String(repeating: "n", count: 41)
 private let twentyTagColumns = (1...20).map { "tag:t\($0)" }.joined(separator: ",")
 private let twentyTagCells = (1...20).map { "v\($0)" }.joined(separator: ",")
 
-struct ManifestTests {
+@Suite(.blocking) struct ManifestTests {
     @Test(arguments: [
         GoodManifest(name: "CSV with every field, values normalised as on the command line", text: """
             file,userLabel,dob,sex,language,accent,sleepTime,wakeTime,recordingTime
@@ -343,7 +343,7 @@ struct ManifestTests {
     }
 }
 
-struct CSVReaderTests {
+@Suite(.blocking) struct CSVReaderTests {
     @Test(arguments: [
         ("a,b\n1,2\n", [CSVRecord(line: 1, cells: ["a", "b"]), CSVRecord(line: 2, cells: ["1", "2"])]),
         ("a,b\r\n1,2", [CSVRecord(line: 1, cells: ["a", "b"]), CSVRecord(line: 2, cells: ["1", "2"])]),

@@ -1,7 +1,8 @@
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
-struct PaletteTests {
+@Suite(.blocking) struct PaletteTests {
     @Test(arguments: [
         (ColorMode.auto, true, [String: String](), true),
         (.auto, false, [:], false),
@@ -17,7 +18,7 @@ struct PaletteTests {
     }
 }
 
-struct FormattingTests {
+@Suite(.blocking) struct FormattingTests {
     @Test(arguments: [
         (2.345, 1, "2.3"), (2.35, 1, "2.4"), (0.0, 2, "0.00"), (0.42, 2, "0.42"), (1.005, 0, "1"),
         (199.96, 1, "200.0"), (-0.04, 1, "0.0"), (-1.25, 1, "-1.3"), (12.0, 3, "12.000"), (0.999, 2, "1.00"),
@@ -36,7 +37,7 @@ struct FormattingTests {
     }
 }
 
-struct TextTests {
+@Suite(.blocking) struct TextTests {
     @Test func trimsEveryKindOfLineEnd() {
         #expect(Text.trimmed("  run-1\r\n") == "run-1")
         #expect(Text.trimmed("\t a b \n") == "a b")

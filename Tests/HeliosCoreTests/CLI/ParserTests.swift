@@ -1,4 +1,5 @@
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
 private let today = "2026-11-25"
@@ -16,7 +17,7 @@ private func usageError(_ line: String) -> UsageError? {
     }
 }
 
-struct ParserErrorTests {
+@Suite(.blocking) struct ParserErrorTests {
     /// Every usage error's exact message: the culprit named, the nearest spelling offered.
     @Test(arguments: [
         ("", "no command given"),
@@ -110,7 +111,7 @@ struct ParserErrorTests {
     }
 }
 
-struct ParserAcceptanceTests {
+@Suite(.blocking) struct ParserAcceptanceTests {
     @Test func allSpellingsOfValuesAndGlobalsAnywhere() throws {
         let forms = [
             "submit a.wav --dob 1990-08 --sex female -u p1 --json",

@@ -6,7 +6,7 @@ import HeliosTestSupport
 
 typealias Request = HeliosCore.HTTPRequest
 
-@Suite struct CurlTransportTests {
+@Suite(.blocking) struct CurlTransportTests {
     @Test func jsonPostArrivesWithBodyAndHeaders() async throws {
         let server = try await LoopbackServer { _, _ in
             .init(statusCode: .ok, headers: [HTTPHeader("X-Run-Id"): "run-1", .contentType: "application/json"],
@@ -341,7 +341,7 @@ typealias Request = HeliosCore.HTTPRequest
     }
 }
 
-@Suite struct FileUploadSourceTests {
+@Suite(.blocking) struct FileUploadSourceTests {
     @Test func rewindsForAResend() throws {
         let dir = TestPaths.makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

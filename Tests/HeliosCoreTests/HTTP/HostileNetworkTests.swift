@@ -6,7 +6,7 @@ import HeliosTestSupport
 
 /// Issue 10's network cases through real libcurl on loopback: a trickling answer, a certificate
 /// that does not verify, a 429 that asks for a day, and `localhost.`.
-@Suite struct HostileNetworkTests {
+@Suite(.blocking) struct HostileNetworkTests {
     static let runId = "ddebd75b-99b3-42b4-ac65-5ce852c688e9"
 
     static func client(_ baseURL: String, gate: RateGate = RateGate()) -> APIClient {

@@ -64,7 +64,9 @@ final class LoopbackServer: Sendable {
                 return try await handler(seen, number)
             })
         self.server = server
-        task = Task { try await server.run() }
+        // On the global executor, not the test's BlockingPool: a test thread blocked in libcurl
+        // must never be the one this server's answer is queued behind.
+        task = Task(executorPreference: globalConcurrentExecutor) { try await server.run() }
         try await server.waitUntilListening()
         guard case .ip4(_, let port)? = await server.listeningAddress else {
             throw CancellationError()

@@ -1,6 +1,7 @@
 import FlyingFox
 import Foundation
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
 /// A RetryingTransport over the real libcurl transport whose waits are recorded, not slept.
@@ -18,7 +19,7 @@ private func retrying(
         onRetry: { notice in notices?.update { $0.append(notice) } })
 }
 
-@Suite struct RetryingTransportTests {
+@Suite(.blocking) struct RetryingTransportTests {
     @Test func serviceUnavailableTwiceThenSuccess() async throws {
         let server = try await LoopbackServer { _, number in
             number <= 2 ? .init(statusCode: .serviceUnavailable) : .init(statusCode: .ok, body: Data("done".utf8))

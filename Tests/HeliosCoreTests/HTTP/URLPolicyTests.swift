@@ -1,7 +1,8 @@
 import Testing
+import HeliosTestSupport
 @testable import HeliosCore
 
-@Suite struct URLPolicyTests {
+@Suite(.blocking) struct URLPolicyTests {
     @Test(arguments: [
         "https://api.thymia.ai",
         "https://ca.api.thymia.ai/v1/",

@@ -5,7 +5,7 @@ import HeliosTestSupport
 
 /// Issue 10: a server that answers wrongly, slowly or with hostile text, driven through
 /// `HeliosCLI.run` against the in-process fake. Each case was reproduced before its fix.
-@Suite struct HostileServerTests {
+@Suite(.blocking) struct HostileServerTests {
     static let person = LifecycleRuleTests.person
     static let wait = LifecycleRuleTests.wait
 

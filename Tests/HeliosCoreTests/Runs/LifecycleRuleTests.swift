@@ -4,7 +4,7 @@ import Testing
 import HeliosTestSupport
 
 /// Issue 9's rules, one test each, driven through `HeliosCLI.run` against the in-process fake.
-@Suite struct LifecycleRuleTests {
+@Suite(.blocking) struct LifecycleRuleTests {
     static let person = ["--dob", "1990-08", "--sex", "female"]
     static let wait = ["--poll-interval", "3s"]
 
@@ -400,7 +400,7 @@ import HeliosTestSupport
 }
 
 /// The resume command built from argv.
-@Suite struct ResumeCommandTests {
+@Suite(.blocking) struct ResumeCommandTests {
     @Test(arguments: [
         (["submit", "a.wav", "--dob", "1990", "--sex", "male"], false, "helios submit --resume a.wav --dob 1990 --sex male"),
         (["submit", "a.wav", "--force", "--dob", "1990"], false, "helios submit --resume a.wav --dob 1990"),
@@ -417,7 +417,7 @@ import HeliosTestSupport
     }
 }
 
-@Suite struct PollHintTests {
+@Suite(.blocking) struct PollHintTests {
     @Test func thePollHintKeepsTheOptionsPollShares() {
         let args = ["submit", "a.wav", "--json", "--dob", "1990", "--poll-interval", "2s", "--timeout=5m", "-q",
                     "--api-key-file", "/k", "--tag", "x=y", "--", "--json"]
@@ -426,7 +426,7 @@ import HeliosTestSupport
 }
 
 /// The outcomes-to-exit-code function, as a table.
-@Suite struct RunExitTests {
+@Suite(.blocking) struct RunExitTests {
     static func run(_ status: String) -> ModelRun {
         try! ModelRun(json: .object(["id": .string("3f2b8c1e-6a4d-4e7b-9c0a-1d2e3f4a5b6c"), "status": .string(status)]))
     }

@@ -11,7 +11,7 @@ import HeliosTestSupport
 /// - no recording is stored under two runs;
 /// - no row gets two runs, except one an unconfirmed create left behind, and that one is reported;
 /// - everything ends COMPLETE_OK.
-@Suite struct LifecycleSweepTests {
+@Suite(.blocking) struct LifecycleSweepTests {
     enum Shape: String, CaseIterable, Sendable {
         case oneFile, batchOfFiles, manifest
     }
