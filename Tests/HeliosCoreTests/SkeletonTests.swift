@@ -25,3 +25,26 @@ func sha256Vectors(input: String, expected: String) {
     }
     #expect(SHA256.hex(s.finalize()) == SHA256.hexDigest(of: bytes))
 }
+
+/// Every suite and free test carries `.blocking`: one left on the two cooperative threads while
+/// it waits on a process or a poll interval holds up every other test (README, Tests).
+@Test(.blocking) func everySuiteRunsOnTheBlockingPool() throws {
+    let root = TestPaths.packageRoot.path
+    var unmarked: [String] = []
+    for target in ["Tests/HeliosCoreTests", "Tests/CLITests"] {
+        let dir = root + "/" + target
+        let files = FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String } ?? []
+        #expect(!files.isEmpty, "no test sources under \(dir)")
+        for file in files where file.hasSuffix(".swift") {
+            let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
+            guard text.contains("@Test") else { continue }
+            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let unmarkedSuite = line.hasPrefix("@Suite") && !line.hasPrefix("@Suite(.blocking")
+                let bareType = (line.hasPrefix("struct ") || line.hasPrefix("final class ")) && line.contains("Tests")
+                let freeTest = line.hasPrefix("@Test") && !line.hasPrefix("@Test(.blocking")
+                if unmarkedSuite || bareType || freeTest { unmarked.append("\(target)/\(file):\(n + 1): \(line)") }
+            }
+        }
+    }
+    #expect(unmarked.isEmpty, "not on the blocking pool:\n\(unmarked.joined(separator: "\n"))")
+}
