@@ -24,7 +24,7 @@ test:
 # fails on any sanitizer report (SANITIZERS=thread for one).
 SANITIZERS ?= thread address
 test-sanitize:
-	@./scripts/install-deps.sh curl
+	@./scripts/install-deps.sh curl openssl
 	SWIFT=$(SWIFT) ./scripts/test-sanitize.sh $(SANITIZERS)
 
 demo: build

@@ -26,8 +26,9 @@ func sha256Vectors(input: String, expected: String) {
     #expect(SHA256.hex(s.finalize()) == SHA256.hexDigest(of: bytes))
 }
 
-/// Every suite and free test carries `.blocking`: one left on the two cooperative threads while
-/// it waits on a process or a poll interval holds up every other test (README, Tests).
+/// Every suite and free test says where it runs: `.blocking` (on BlockingPool), or `.cooperative`
+/// when it only awaits. One left on the two cooperative threads while it waits on a process or a
+/// poll interval holds up every other test (README, Tests).
 @Test(.blocking) func everySuiteRunsOnTheBlockingPool() throws {
     let root = TestPaths.packageRoot.path
     var unmarked: [String] = []
@@ -39,7 +40,7 @@ func sha256Vectors(input: String, expected: String) {
             let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
             guard text.contains("@Test") else { continue }
             for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let unmarkedSuite = line.hasPrefix("@Suite") && !line.hasPrefix("@Suite(.blocking")
+                let unmarkedSuite = line.hasPrefix("@Suite") && !line.hasPrefix("@Suite(.blocking") && !line.hasPrefix("@Suite(.cooperative")
                 let bareType = (line.hasPrefix("struct ") || line.hasPrefix("final class ")) && line.contains("Tests")
                 let freeTest = line.hasPrefix("@Test") && !line.hasPrefix("@Test(.blocking")
                 if unmarkedSuite || bareType || freeTest { unmarked.append("\(target)/\(file):\(n + 1): \(line)") }

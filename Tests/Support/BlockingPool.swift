@@ -64,3 +64,15 @@ extension Trait where Self == BlockingTrait {
     /// Runs the test (or every test of the suite) on threads that may block without stalling others.
     public static var blocking: Self { BlockingTrait() }
 }
+
+/// `@Suite(.cooperative)`: the suite's tests await (servers, `blocking { }` on threads of their
+/// own) and never hold a thread, so they stay on Swift Testing's cooperative pool. On
+/// `BlockingPool` their resumptions would queue behind tests that block for seconds, and a
+/// server's 5 s start-up timeout could fire first. A test in such a suite that does block is
+/// marked `.blocking` itself.
+public struct CooperativeTrait: TestTrait, SuiteTrait {}
+
+extension Trait where Self == CooperativeTrait {
+    /// Says the test (or suite) never blocks a thread: it runs where Swift Testing puts it.
+    public static var cooperative: Self { CooperativeTrait() }
+}

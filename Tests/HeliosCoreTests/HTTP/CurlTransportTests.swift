@@ -6,7 +6,7 @@ import HeliosTestSupport
 
 typealias Request = HeliosCore.HTTPRequest
 
-@Suite(.blocking) struct CurlTransportTests {
+@Suite(.cooperative) struct CurlTransportTests {
     @Test func jsonPostArrivesWithBodyAndHeaders() async throws {
         let server = try await LoopbackServer { _, _ in
             .init(statusCode: .ok, headers: [HTTPHeader("X-Run-Id"): "run-1", .contentType: "application/json"],

@@ -6,7 +6,7 @@ import HeliosTestSupport
 
 /// Issue 10's network cases through real libcurl on loopback: a trickling answer, a certificate
 /// that does not verify, a 429 that asks for a day, and `localhost.`.
-@Suite(.blocking) struct HostileNetworkTests {
+@Suite(.cooperative) struct HostileNetworkTests {
     static let runId = "ddebd75b-99b3-42b4-ac65-5ce852c688e9"
 
     static func client(_ baseURL: String, gate: RateGate = RateGate()) -> APIClient {
@@ -30,7 +30,7 @@ import HeliosTestSupport
         }
     }
 
-    @Test func apiRequestsCutOffAnAnswerSlowerThanAByteASecond() throws {
+    @Test(.blocking) func apiRequestsCutOffAnAnswerSlowerThanAByteASecond() throws {
         let client = Self.client("https://api.example.test")
         #expect(client.apiOptions.lowSpeedTime > 0 && client.apiOptions.lowSpeedTime <= 20)
         #expect(client.apiOptions.totalTimeout > 0 && client.apiOptions.totalTimeout <= 60)
@@ -78,7 +78,7 @@ import HeliosTestSupport
 
     /// `Retry-After: 99999` closes the shared gate for at most a minute, and a caller with a
     /// deadline does not wait at the gate beyond it.
-    @Test func theRateGateHoldIsCappedAndADeadlineEndsTheWait() {
+    @Test(.blocking) func theRateGateHoldIsCappedAndADeadlineEndsTheWait() {
         let gate = RateGate()
         gate.hold(for: 99_999)
         #expect(gate.openAt.timeIntervalSinceNow <= RateGate.maxHold + 1)
@@ -90,7 +90,7 @@ import HeliosTestSupport
 
     /// `localhost.` is loopback and is never looked up in DNS (there is none here): it reaches
     /// the server on 127.0.0.1.
-    @Test(arguments: ["localhost", "localhost.", "LOCALHOST."])
+    @Test(.blocking, arguments: ["localhost", "localhost.", "LOCALHOST."])
     func localhostIsLoopbackWithoutALookup(host: String) async throws {
         let server = try await LoopbackServer()
         defer { Task { await server.stop() } }

@@ -19,7 +19,7 @@ private func retrying(
         onRetry: { notice in notices?.update { $0.append(notice) } })
 }
 
-@Suite(.blocking) struct RetryingTransportTests {
+@Suite(.cooperative) struct RetryingTransportTests {
     @Test func serviceUnavailableTwiceThenSuccess() async throws {
         let server = try await LoopbackServer { _, number in
             number <= 2 ? .init(statusCode: .serviceUnavailable) : .init(statusCode: .ok, body: Data("done".utf8))
@@ -144,7 +144,7 @@ private func retrying(
         #expect(server.received.get.count == 1)
     }
 
-    @Test func abortableSleepSleepsAndStops() {
+    @Test(.blocking) func abortableSleepSleepsAndStops() {
         let start = Date()
         let slept = RetryingTransport.abortableSleep(0.12, nil)
         #expect(slept)
