@@ -63,7 +63,9 @@ private func retrying(
         let delays = Box<[Double]>([])
         let transport = retrying(delays: delays)
         let request = HeliosCore.HTTPRequest(method: "POST", url: server.baseURL + "/v1/models/mental-wellness", body: .data(Data("{}".utf8)))
-        let result = await blocking { try transport.send(request, kind: .createRun, options: .quick(total: 0.5)) }
+        // 2 s: long enough for the POST to reach the server on a loaded sanitizer run, and long
+        // enough that a wrongly allowed resend (after a 0.5 s backoff) would happen inside it.
+        let result = await blocking { try transport.send(request, kind: .createRun, options: .quick(total: 2)) }
         guard case .failure(.timedOut) = result else {
             Issue.record("expected timedOut, got \(result)")
             return
@@ -141,7 +143,8 @@ private func retrying(
             Issue.record("expected aborted, got \(result)")
             return
         }
-        #expect(Date().timeIntervalSince(started) < 2)
+        // A hang guard, not a timing claim: without the abort the wait would be Retry-After's 30 s.
+        #expect(Date().timeIntervalSince(started) < 10)
         #expect(server.received.get.count == 1)
     }
 
