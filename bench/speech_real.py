@@ -4,6 +4,8 @@ ffmpeg's silencedetect, and prints the table. Read speech-real.sh's header for t
 Usage (from the repository root, with the bench venv's python):
     speech_real.py build   CLIPS WORK          # corpus + WORK/manifest.json
     speech_real.py measure WORK HELIOS         # helios, VADs, silencedetect; results.csv, table
+    speech_real.py rescore WORK HELIOS         # helios only, on the corpus and VAD figures of the
+                                               # last `measure` (WORK/results.csv): for tuning
 Env: SEED, QUICK, JOBS, SILERO (see speech-real.sh).
 """
 import csv
@@ -22,7 +24,8 @@ import numpy as np
 
 RATE = 16000
 MIN_S, MAX_S = 10.0, 180.0          # helios' length limits
-REJECT_BELOW = 6.5                  # helios' TOO_SHORT threshold on the speech estimate
+REJECT_BELOW = 6.5                  # the bottom of issue 11's decision zone (and helios' old threshold)
+TOO_SHORT_BELOW = 5.5               # helios' TOO_SHORT threshold on the speech estimate (RecordingValidator)
 SPEECH_MIN = 10.0                   # thymia's minimum of speech
 SEED = int(os.environ.get("SEED", "1"))
 QUICK = os.environ.get("QUICK", "0") not in ("", "0")
@@ -416,6 +419,53 @@ def measure(work, helios):
     print(f"reference VADs ({', '.join(vads)}; {JOBS} processes, nice 19): {t_vad:.0f} s")
 
 
+def rescore(work, helios):
+    """helios again on the same corpus; the VADs' figures come from the last measure's results.csv."""
+    rows = json.load(open(os.path.join(work, "manifest.json")))
+    by_path = {r["path"]: r for r in rows}
+    previous = {r["path"]: r for r in csv.DictReader(open(os.path.join(work, "results.csv")))}
+    vads = [c[:-2] for c in next(iter(previous.values())) if c.endswith("_s") and c[:-2] not in
+            ("duration", "truth", "helios_speech", "silencedetect")]
+    for r in rows:
+        for v in vads:
+            cell = previous.get(r["path"], {}).get(f"{v}_s", "")
+            r[v] = float(cell) if cell else None
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.path.join(work, "home"),
+           "HELIOS_STATE_DIR": os.path.join(work, "home", "state"), "LANG": "C.UTF-8"}
+    paths = [r["path"] for r in rows]
+    chunks = [paths[k:k + 25] for k in range(0, len(paths), 25)]
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([helios, "validate", "--json", *c], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True, env=env) for c in chunks[:JOBS]]
+    pending = chunks[JOBS:]
+    while procs:
+        p = procs.pop(0)
+        out, _ = p.communicate()
+        for line in out.splitlines():
+            d = json.loads(line)
+            if d.get("file") in by_path:
+                by_path[d["file"]]["helios"] = d
+        if pending:
+            procs.append(subprocess.Popen([helios, "validate", "--json", *pending.pop(0)], stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL, text=True, env=env))
+    for r in rows:
+        h = r.get("helios") or {}
+        r["helios_speech"] = (h.get("audio") or {}).get("speechSeconds")
+        r["helios_ok"] = h.get("ok")
+        r["problems"] = [p["code"] for p in h.get("problems", [])] if h else ["NO_OUTPUT"]
+        r["warnings"] = [w["code"] for w in h.get("warnings", [])]
+        r["tags"] = tags(r)
+    table(rows, vads)
+    with open(os.path.join(work, "rescore.json"), "w") as f:
+        json.dump([{k: r.get(k) for k in ("path", "truth", "variant", "codec", "gaps", "helios_speech", "problems", "warnings")}
+                   for r in rows], f)
+    print(f"\nhelios on {len(rows)} files: {time.perf_counter() - t0:.1f} s ({JOBS} processes)")
+    worst = sorted((r for r in rows if r["helios_speech"] is not None), key=lambda r: r["helios_speech"] - r["truth"])
+    print("largest under- and overcounts (estimate - truth, s):")
+    for r in worst[:6] + worst[-4:]:
+        print(f"  {r['helios_speech'] - r['truth']:+6.2f}  truth {r['truth']:6.2f}  {os.path.basename(r['path'])}  {' '.join(r['problems'] + r['warnings'])}")
+
+
 def fmt(v):
     return "" if v is None else f"{v:.2f}"
 
@@ -477,8 +527,8 @@ def verdict_counts(rows, est, helios):
             e = est(r)
             if e is None:
                 continue
-            rejected = e < REJECT_BELOW
-            near = REJECT_BELOW <= e < SPEECH_MIN
+            rejected = e < TOO_SHORT_BELOW
+            near = TOO_SHORT_BELOW <= e < SPEECH_MIN
             silent_pass = e >= SPEECH_MIN
         fr += truth >= SPEECH_MIN and rejected
         sp += truth < REJECT_BELOW and silent_pass
@@ -493,7 +543,7 @@ def table(rows, vads):
     print("over the files with an estimate (n of N).")
     print("falseRej: truth >= 10 s but rejected. shortPass: truth < 6.5 s, passes with no SPEECH_* warning.")
     print("nearMin>=10: SPEECH_NEAR_MINIMUM on truth >= 10 s. unknown: SPEECH_UNKNOWN. VAD rows apply helios'")
-    print("thresholds to the VAD's estimate (< 6.5 s rejected, 6.5-10 s near minimum, >= 10 s passes).")
+    print(f"thresholds to the VAD's estimate (< {TOO_SHORT_BELOW} s rejected, {TOO_SHORT_BELOW}-10 s near minimum, >= 10 s passes).")
     print()
     head = f"{'category':<24}{'estimator':<11}{'N':>5}{'n':>5}{'MAE':>7}{'MAE%':>6}{'bias':>8}{'falseRej':>10}{'shortPass':>11}{'nearMin>=10':>13}{'unknown':>9}"
     print(head)
@@ -519,5 +569,7 @@ if __name__ == "__main__":
         build(sys.argv[2], sys.argv[3])
     elif cmd == "measure" and len(sys.argv) == 4:
         measure(sys.argv[2], sys.argv[3])
+    elif cmd == "rescore" and len(sys.argv) == 4:
+        rescore(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)

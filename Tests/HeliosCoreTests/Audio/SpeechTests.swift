@@ -197,7 +197,8 @@ private func voice(_ seconds: Double, gain: Float = 1) -> [Float] {
     let staged = try AudioProbe.stage(path: TestPaths.fixture("vbr-noxing-12s.mp3"), partial: &partial)
     guard case .measured(let analysis) = staged.speech() else { Issue.record("\(staged.speech())"); return }
     #expect(abs(analysis.analysedSeconds - 12.096) < 0.05, "\(analysis.analysedSeconds)")
-    #expect(analysis.speechSeconds < RecordingValidator.noSpeechBelow)
+    // Noise, as the other non-speech cases: at most 2 s, and far under what would pass.
+    #expect(analysis.speechSeconds <= 2, "\(analysis.speechSeconds)")
 }
 
 /// MP3 is decoded with libmpg123 directly (quietly); it must hand the estimator the very samples

@@ -1,0 +1,76 @@
+import Foundation
+import HeliosTestSupport
+import Testing
+@testable import HeliosCore
+
+/// The speech estimate resamples every input to 8 kHz; these check the filter on its own.
+@Suite(.blocking) struct ResamplerTests {
+    private func sine(_ frequency: Double, rate: Double, seconds: Double) -> [Float] {
+        (0..<Int(rate * seconds)).map { Float(sin(2 * Double.pi * frequency * Double($0) / rate)) }
+    }
+
+    private func rms(_ x: ArraySlice<Float>) -> Double {
+        (x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(1, x.count))).squareRoot()
+    }
+
+    private func resample(_ input: [Float], from rate: Double, blocks: [Int]) -> [Float] {
+        var resampler = Resampler(inputRate: rate, outputRate: 8000)
+        var out: [Float] = [], chunk: [Float] = []
+        var at = 0, b = 0
+        while at < input.count {
+            let n = min(blocks[b % blocks.count], input.count - at)
+            input[at..<(at + n)].withUnsafeBufferPointer { resampler.process($0, into: &chunk) }
+            out += chunk
+            at += n
+            b += 1
+        }
+        resampler.finish(into: &chunk)
+        return out + chunk
+    }
+
+    @Test(arguments: [44_100.0, 48_000, 16_000, 22_050, 11_025])
+    func passesTheSpeechBandAndStopsWhatWouldAlias(rate: Double) {
+        let seconds = 2.0
+        // 1 kHz passes at unit gain (a sine's RMS is 0.707); 5.5 kHz, which would fold onto
+        // 2.5 kHz at 8 kHz, is stopped (when the input holds it at all).
+        let pass = resample(sine(1000, rate: rate, seconds: seconds), from: rate, blocks: [8192])
+        #expect(pass.count == Int(8000 * seconds), "\(pass.count) outputs")
+        let steady = pass[400..<(pass.count - 400)]
+        #expect(abs(rms(steady) - 0.7071) < 0.01, "\(rms(steady))")
+        if rate / 2 > 5500 {
+            let stop = resample(sine(5500, rate: rate, seconds: seconds), from: rate, blocks: [8192])
+            #expect(rms(stop[400..<(stop.count - 400)]) < 0.007, "5.5 kHz leaks at \(rms(stop[400..<(stop.count - 400)]))")
+        }
+    }
+
+    @Test func theOutputDoesNotDependOnBlockSizes() {
+        let rate = 44_100.0
+        let input = sine(440, rate: rate, seconds: 1.5).enumerated().map { $1 * Float(0.5 + 0.5 * sin(Double($0) / 900)) }
+        let whole = resample(input, from: rate, blocks: [input.count])
+        let pieces = resample(input, from: rate, blocks: [1, 7, 4096, 333, 2])
+        #expect(whole == pieces)
+    }
+
+    @Test func aSineAt44kHzStaysInTune() {
+        // A fractional step (5.5125): a drifting position would shift the pitch.
+        let out = resample(sine(500, rate: 44_100, seconds: 3), from: 44_100, blocks: [8192])
+        var crossings = 0
+        for i in 1..<out.count where (out[i - 1] < 0) != (out[i] < 0) { crossings += 1 }
+        let frequency = Double(crossings) / 2 / (Double(out.count) / 8000)
+        #expect(abs(frequency - 500) < 1, "\(frequency) Hz")
+    }
+}
+
+/// The same voice at any sample rate, mono or stereo, gets the same estimate: the analysis runs at
+/// 8 kHz whatever the input (44.1 kHz once read 1.2 s more than 16 kHz on real speech).
+@Test(.blocking) func theEstimateDoesNotDependOnTheSampleRate() throws {
+    var estimates: [String: Double] = [:]
+    for (rate, channels) in [(16_000, 1), (44_100, 1), (48_000, 2), (22_050, 1), (32_000, 1)] {
+        let path = try TestRecordings.write(.wav, seconds: 14, sampleRate: rate, channels: channels, to: AudioScratch.dir, name: "rates-\(rate)-\(channels).wav")
+        estimates["\(rate)/\(channels)"] = try #require(RecordingValidator.validate(path: path).audio?.speechSeconds)
+    }
+    let reference = try #require(estimates["16000/1"])
+    for (key, value) in estimates {
+        #expect(abs(value - reference) <= 0.3, "\(key): \(value) s against \(reference) s at 16 kHz")
+    }
+}
