@@ -38,7 +38,15 @@ let package = Package(
             pkgConfig: "libmpg123",
             providers: [.apt(["libmpg123-dev"])]
         ),
-        .target(name: "HeliosCore", dependencies: ["CCurl", "CSndFile", "COpus", "CMpg123"]),
+        // Decodes AAC in MP4/M4A (phone and Safari recordings) for the speech estimate. FAAD2 is
+        // GPL-2.0-or-later: a distributed helios binary is GPL as a whole (README, "Licence").
+        .systemLibrary(
+            name: "CFAAD",
+            path: "Sources/CFAAD",
+            pkgConfig: "faad2",
+            providers: [.apt(["libfaad-dev"])]
+        ),
+        .target(name: "HeliosCore", dependencies: ["CCurl", "CSndFile", "COpus", "CMpg123", "CFAAD"]),
         .executableTarget(
             name: "helios-cli",
             dependencies: ["HeliosCore"],

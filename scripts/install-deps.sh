@@ -7,6 +7,7 @@ pkg-config --exists libcurl 2>/dev/null || need="$need libcurl4-openssl-dev"
 pkg-config --exists sndfile 2>/dev/null || need="$need libsndfile1-dev"
 pkg-config --exists opus 2>/dev/null || need="$need libopus-dev"
 pkg-config --exists libmpg123 2>/dev/null || need="$need libmpg123-dev"
+pkg-config --exists faad2 2>/dev/null || need="$need libfaad-dev"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 for extra in "$@"; do
     case "$extra" in

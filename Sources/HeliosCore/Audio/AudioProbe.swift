@@ -40,7 +40,9 @@ public enum AudioProbe {
         /// Decodes the recording once and estimates its speech.
         func speech() -> Speech {
             switch format {
-            case .mp4: return .unknown("speech not estimated for AAC in MP4")
+            case .mp4:
+                guard let file = FileBytes(path: path) else { return .unknown("speech not estimated: \(String(cString: strerror(errno)))") }
+                return AudioProbe.mp4Speech(file, duration: duration)
             case .webm:
                 guard let file = FileBytes(path: path) else { return .unknown("speech not estimated: \(String(cString: strerror(errno)))") }
                 return AudioProbe.webmSpeech(file, duration: duration)
@@ -89,6 +91,19 @@ public enum AudioProbe {
         do {
             return covered(try OpusWebMDecoder.analyse(file), duration: duration, by: "libopus")
         } catch let unsupported as OpusWebMDecoder.Unsupported {
+            return .unknown(unsupported.note)
+        } catch let problem as AudioProblem {
+            return .unknown("speech not estimated: \(problem.message)")
+        } catch {
+            return .unknown("speech not estimated: \(error)")
+        }
+    }
+
+    /// Decodes the AAC of an MP4/M4A with FAAD2 into the speech estimator.
+    private static func mp4Speech(_ file: FileBytes, duration: Double) -> Speech {
+        do {
+            return covered(try AACDecoder.analyse(file), duration: duration, by: "FAAD2")
+        } catch let unsupported as AACDecoder.Unsupported {
             return .unknown(unsupported.note)
         } catch let problem as AudioProblem {
             return .unknown("speech not estimated: \(problem.message)")

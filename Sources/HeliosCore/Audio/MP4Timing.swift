@@ -256,6 +256,11 @@ enum MP4Timing {
 struct AACConfig {
     var sampleRate: Int?
     var channels: Int?
+    /// DecoderConfigDescriptor's objectTypeIndication: 0x40 MPEG-4 audio, 0x66–0x68 MPEG-2 AAC,
+    /// 0x69/0x6B MP3 (nil when the descriptor is missing).
+    var objectType: UInt8?
+    /// The AudioSpecificConfig bytes, as a decoder is initialised with them.
+    var audioSpecificConfig: [UInt8]
 
     private static let rates = [96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8000, 7350]
 
@@ -268,7 +273,11 @@ struct AACConfig {
             if size >= 12, entry.ascii(at + 4, 4) == "esds" { esds = entry[(at + 12)..<(at + Int(size))] }
             at += Int(size)
         }
-        guard let esds, let asc = Self.decoderSpecificInfo(Array(esds)), asc.count >= 2 else { return nil }
+        guard let esds else { return nil }
+        let (objectType, info) = Self.decoderConfig(Array(esds))
+        guard let asc = info, asc.count >= 2 else { return nil }
+        self.objectType = objectType
+        audioSpecificConfig = asc
         let frequencyIndex = Int((asc[0] & 0x07) << 1 | asc[1] >> 7)
         let channelConfig = Int((asc[1] >> 3) & 0x0F)
         sampleRate = frequencyIndex < Self.rates.count ? Self.rates[frequencyIndex] : nil
@@ -276,16 +285,17 @@ struct AACConfig {
     }
 
     /// Walks the descriptors ES (0x03) → DecoderConfig (0x04) → DecoderSpecificInfo (0x05).
-    private static func decoderSpecificInfo(_ d: [UInt8]) -> [UInt8]? {
+    private static func decoderConfig(_ d: [UInt8]) -> (objectType: UInt8?, info: [UInt8]?) {
         var at = 0
         var guardCount = 0
+        var objectType: UInt8?
         while at < d.count, guardCount < 64 {
             guardCount += 1
             let tag = d[at]
             at += 1
             var length = 0
             for _ in 0..<4 {
-                guard at < d.count else { return nil }
+                guard at < d.count else { return (objectType, nil) }
                 let byte = d[at]
                 at += 1
                 length = length << 7 | Int(byte & 0x7F)
@@ -293,21 +303,22 @@ struct AACConfig {
             }
             switch tag {
             case 0x03:
-                guard at + 3 <= d.count else { return nil }
+                guard at + 3 <= d.count else { return (objectType, nil) }
                 let flags = d[at + 2]
                 at += 3
                 if flags & 0x80 != 0 { at += 2 }
-                if flags & 0x40 != 0 { guard at < d.count else { return nil }; at += 1 + Int(d[at]) }
+                if flags & 0x40 != 0 { guard at < d.count else { return (objectType, nil) }; at += 1 + Int(d[at]) }
                 if flags & 0x20 != 0 { at += 2 }
             case 0x04:
+                if at < d.count { objectType = d[at] }
                 at += 13
             case 0x05:
-                guard at + length <= d.count else { return nil }
-                return Array(d[at..<at + length])
+                guard at + length <= d.count else { return (objectType, nil) }
+                return (objectType, Array(d[at..<at + length]))
             default:
                 at += length
             }
         }
-        return nil
+        return (objectType, nil)
     }
 }

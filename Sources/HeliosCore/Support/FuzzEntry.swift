@@ -22,7 +22,12 @@ package enum FuzzEntry {
         }
     }
 
-    package static func mp4(_ data: [UInt8]) { _ = try? MP4Timing.read(FileBytes(bytes: data)) }
+    /// MP4 timing, the sample tables' walk, and FAAD2 on every sample it yields (the speech pass).
+    package static func mp4(_ data: [UInt8]) {
+        let file = FileBytes(bytes: data)
+        _ = try? MP4Timing.read(file)
+        _ = try? AACDecoder.analyse(file)
+    }
 
     /// WebM timing, and the demuxer's walk over every block (what Opus decoding reads).
     package static func webm(_ data: [UInt8]) {

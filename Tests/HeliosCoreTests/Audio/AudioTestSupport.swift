@@ -23,10 +23,10 @@ struct Fixture: CustomStringConvertible, Sendable {
     var description: String { name }
 
     static let all: [Fixture] = [
-        Fixture(name: "ok-12s.m4a", format: .mp4, seconds: 12.0, sampleRate: 8000, verdict: nil),
+        Fixture(name: "ok-12s.m4a", format: .mp4, seconds: 12.0, sampleRate: 16000, verdict: nil),
         Fixture(name: "short-4s.m4a", format: .mp4, seconds: 4.0, sampleRate: 8000, verdict: "TOO_SHORT"),
         Fixture(name: "long-200s.m4a", format: .mp4, seconds: 200.0, sampleRate: 8000, verdict: "TOO_LONG"),
-        Fixture(name: "fragmented-12s.mp4", format: .mp4, seconds: 12.128, sampleRate: 8000, verdict: nil),
+        Fixture(name: "fragmented-12s.mp4", format: .mp4, seconds: 12.064, sampleRate: 16000, verdict: nil),
         Fixture(name: "ok-12s.webm", format: .webm, seconds: 12.008, sampleRate: 48000, verdict: nil),
         Fixture(name: "short-4s.webm", format: .webm, seconds: 4.008, sampleRate: 48000, verdict: "TOO_SHORT"),
         Fixture(name: "long-200s.webm", format: .webm, seconds: 200.008, sampleRate: 48000, verdict: "TOO_LONG"),
