@@ -61,6 +61,7 @@ struct Resampler {
         let start = pendingStart
         pending.withUnsafeBufferPointer { x in
             taps.withUnsafeBufferPointer { h in
+                guard let hb = h.baseAddress, let xb = x.baseAddress else { return }
                 while true {
                     let centre = Double(m) * step
                     var whole = Int(centre.rounded(.down))
@@ -68,11 +69,10 @@ struct Resampler {
                     if phase == phases { whole += 1; phase = 0 }
                     let first = whole - half - start
                     if first + count > x.count { break }
-                    var sum: Float = 0
                     let row = phase * count
                     // Before the stream's first sample the input counts as silence.
-                    for j in max(0, -first)..<count { sum += h[row + j] * x[first + j] }
-                    output.append(sum)
+                    let from = max(0, -first)
+                    output.append(dotProduct(hb + row + from, xb + first + from, count - from))
                     m += 1
                 }
             }

@@ -506,10 +506,9 @@ public struct SpeechEstimator {
             guard zero > 0, zero.isFinite else { return }
             cosines.withUnsafeBufferPointer { table in
                 windowCorrelation.withUnsafeBufferPointer { wc in
+                    guard let cb = c.baseAddress, let tb = table.baseAddress else { return }
                     for li in 0..<lags.count {
-                        var sum: Float = 0
-                        let row = li * count
-                        for i in 0..<count { sum += c[i] * table[row + i] }
+                        let sum = dotProduct(cb, tb + li * count, count)
                         strength = max(strength, sum / zero / wc[li])
                     }
                 }
