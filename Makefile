@@ -6,7 +6,7 @@ CONFIG ?= release
 # starts with less memory (no shared-library relocation of the whole runtime and Foundation).
 RELEASE_FLAGS ?= -c $(CONFIG) --static-swift-stdlib
 
-.PHONY: deps build test test-sanitize demo install bench soak fuzz clean
+.PHONY: deps build test test-sanitize demo install bench bench-speech soak fuzz clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -41,6 +41,12 @@ bench: build
 	./bench/upload.sh
 	./bench/batch.sh
 	./bench/interrupt.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
+
+# The speech estimate on real, hand-labelled speech (../shared/speech-real, or SPEECH_REAL=DIR)
+# against TEN VAD and WebRTC VAD from PyPI in a venv (SILERO=1 adds Silero VAD); about 2 minutes.
+bench-speech: build
+	@./scripts/install-deps.sh ffmpeg python3-venv
+	HELIOS_BIN="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/helios" ./bench/speech-real.sh
 
 # Randomized kill-and-resume trials against the emulator (TRIALS=20 for a quick look, SEED=N to repeat).
 soak: build
