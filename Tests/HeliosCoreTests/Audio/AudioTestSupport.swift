@@ -34,8 +34,9 @@ struct Fixture: CustomStringConvertible, Sendable {
         Fixture(name: "live-12s.webm", format: .webm, seconds: 12.0, sampleRate: 48000, verdict: nil),
         // VBR MP3 without a Xing header: libmpg123 guesses 4.2 s; ffmpeg decodes 12.09 s. Gated
         // noise: decoded to its end, it holds no speech.
-        // Gated white noise through a q9 MP3 encoder: its codec artefacts read as pitch for a
-        // second or two while the noise estimate settles (SpeechTests), so under 2 s but not under 1.
+        // Gated white noise through a q9 MP3 encoder: a few frames of codec artefacts read as
+        // voiced, and the wider hangover of a noisy recording spreads them (SpeechTests): under
+        // 2 s, but not under 1.
         Fixture(name: "vbr-noxing-12s.mp3", format: .mp3, seconds: 12.096, sampleRate: 16000, verdict: "TOO_SHORT"),
     ]
 }
