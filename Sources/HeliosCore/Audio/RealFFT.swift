@@ -36,6 +36,7 @@ struct RealFFT {
     }
 
     /// Writes |X[k]|² for k = 0…size/2 into `power` (size/2 + 1 values) from `size` samples.
+    @_optimize(speed)
     mutating func power(of input: UnsafeBufferPointer<Float>, into power: UnsafeMutableBufferPointer<Float>) {
         let half = self.half
         re.withUnsafeMutableBufferPointer { re in

@@ -53,6 +53,7 @@ struct Resampler {
     }
 
     /// Feeds input samples; appends the outputs they complete to `output` (cleared first).
+    @_optimize(speed)
     mutating func process(_ input: UnsafeBufferPointer<Float>, into output: inout [Float]) {
         output.removeAll(keepingCapacity: true)
         pending.append(contentsOf: input)

@@ -262,6 +262,7 @@ public struct SpeechEstimator {
     }
 
     /// Feeds one block of interleaved samples (any length that is a multiple of `channels`).
+    @_optimize(speed)
     public mutating func consume(_ block: UnsafeBufferPointer<Float>) {
         let c = channels
         let frameCount = block.count / c
@@ -340,6 +341,7 @@ public struct SpeechEstimator {
     }
 
     /// Appends analysis-rate samples to the frame, analysing each frame as it fills.
+    @_optimize(speed)
     private mutating func push(_ samples: UnsafeBufferPointer<Float>) {
         var i = 0
         while i < samples.count {
@@ -386,6 +388,7 @@ public struct SpeechEstimator {
 
     // MARK: - Per frame
 
+    @_optimize(speed)
     private mutating func analyseFrame() {
         let n = Self.frameSize
         var features = Features()
@@ -475,6 +478,7 @@ public struct SpeechEstimator {
     /// Pitch strength of the current padded spectrum: each pitch-band bin divided by the noise's
     /// power there (so any steady noise, white, pink or hum, comes out flat and uncorrelated),
     /// then the autocorrelation at the pitch lags, over the window's own. Updates the noise shape.
+    @_optimize(speed)
     private mutating func pitchStrength() -> Float {
         let bins = pitchBins, count = bins.count
         var strength: Float = 0
@@ -535,6 +539,7 @@ public struct SpeechEstimator {
 
     /// Compares frame `i` with the minimum energy of its window: active or not, and keeps
     /// `voiced`/`fricative` only for active frames.
+    @_optimize(speed)
     private mutating func markActive(_ i: Int, limit: Int) {
         let from = max(0, i - floorPastFrames, analysed - ring.count + 1)
         let to = min(limit - 1, i + floorAheadFrames)
@@ -556,6 +561,7 @@ public struct SpeechEstimator {
     }
 
     /// Speech when active and a confirmed voiced frame lies within the hangover.
+    @_optimize(speed)
     private mutating func decide(_ i: Int, limit: Int) {
         let f = ring[i % ring.count]
         decided = i + 1
@@ -571,6 +577,7 @@ public struct SpeechEstimator {
     }
 
     /// A voiced frame in a run of at least `minimumVoiced`: one voiced frame alone is a blip.
+    @_optimize(speed)
     private func confirmedVoiced(_ j: Int, limit: Int) -> Bool {
         let f = ring[j % ring.count]
         guard f.voiced else { return false }

@@ -290,3 +290,29 @@ func garbledAACIsDecodedWithoutCrashing(name: String) throws {
         #expect(report.audio?.speechSeconds != nil || speechCodes == ["SPEECH_UNKNOWN"], "\(stride): \(report)")
     }
 }
+
+/// Two access units replaced by garbage: FAAD2 loses those frames and no more, and the estimate
+/// stays what the intact file gives. (A damaged frame that looks as if it carried SBR can make
+/// every later frame fail until the decoder is restarted, which AACDecoder does; this garbage does
+/// not happen to hit that case.)
+@Test(.blocking, arguments: ["ok-12s.m4a", "fragmented-12s.mp4"])
+func oneDamagedAACFrameCostsAboutOneFrame(name: String) throws {
+    let path = TestPaths.fixture(name)
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    let file = FileBytes(bytes: bytes)
+    let track = try #require(try MP4Samples.audioTrack(file))
+    var units: [(UInt64, Int)] = []
+    try MP4Samples.forEachSample(file, track: track) { units.append(($0, $1)); return true }
+    #expect(units.count > 150, "\(units.count) access units")
+    let intact = try #require(RecordingValidator.validate(path: path).audio?.speechSeconds)
+    for (index, unit) in [units[units.count / 3], units[units.count / 2]].enumerated() {
+        var state: UInt32 = 0x9E37_79B9 &+ UInt32(index)
+        for i in Int(unit.0)..<(Int(unit.0) + unit.1) {
+            state ^= state << 13; state ^= state >> 17; state ^= state << 5
+            bytes[i] = UInt8(truncatingIfNeeded: state)
+        }
+    }
+    let report = RecordingValidator.validate(path: AudioScratch.write("one-bad-frame-\(name)", bytes))
+    let speech = try #require(report.audio?.speechSeconds, "\(report)")
+    #expect(abs(speech - intact) <= 1, "damaged \(speech) s, intact \(intact) s")
+}
