@@ -52,7 +52,8 @@ public struct SpeechAnalysis: Sendable, Equatable {
 ///    labels leave out, in a noisy one it still admits soft syllables. The floor is never taken
 ///    more than `levelRange` dB under the level (digital silence would make anything active).
 /// 4. **Voiced** frames are active frames with a speech-like spectrum (flatness under
-///    `voicedFlatness`, fine flatness under `voicedFineFlatness`, band share over
+///    `voicedFlatness`, fine flatness under `voicedFineFlatness` or a pitch strength over
+///    `weakPitch`, band share over
 ///    `voicedBandShare`, peak share under `tonalPeakShare`) or a pitch strength over
 ///    `voicedPitch` (and not over `pitchCeiling`, which only a ragged spectrum reaches).
 ///    *Fricatives* are active frames in the band with a zero-crossing rate over
@@ -78,7 +79,7 @@ public struct SpeechEstimator {
     /// The activity threshold grows with the recording's dynamic range: `activeShare` of the
     /// distance from the floor to the speech level (voiced frames, tracked up fast and down slowly),
     /// between `activeAboveFloor` and `activeCeiling` dB.
-    static let activeShare: Float = 0.35
+    static let activeShare: Float = 0.3
     /// The floor is never taken lower than this (dB): digital silence would make anything active.
     static let floorMinimum: Float = -80
     static let levelRange: Float = 30
@@ -94,6 +95,8 @@ public struct SpeechEstimator {
     static let pitchBandLow = 80.0, pitchBandHigh = 2000.0
     static let pitchLow = 78.0, pitchHigh = 400.0
     static let voicedPitch: Float = 0.6
+    /// Pitch strength that, with a speech-like spectrum, stands in for fine structure.
+    static let weakPitch: Float = 0.45
     static let pitchCeiling: Float = 1.1
     /// A run of frames voiced by pitch alone confirms voicing only at this length.
     static let pitchRun = 0.1
@@ -448,7 +451,10 @@ public struct SpeechEstimator {
             features.power = (total + p[0]) * energyScale
             let bandShare = total > 0 ? band / total : 0
             let peakShare = total > 0 ? peak / total : 1
+            // Fine structure or some pitch: a steep but smooth spectrum (brown noise, a fan) has
+            // low flatness too, but neither harmonics' valleys nor a period.
             let spectral = flatness < Self.voicedFlatness
+                && (fineFlatness < Self.voicedFineFlatness || pitch > Self.weakPitch)
                 && bandShare > Self.voicedBandShare && peakShare < Self.tonalPeakShare
             // A correlation above 1 cannot come from a signal: it is the window's division
             // magnifying a ragged spectrum (codec holes, a noise estimate still settling).

@@ -45,6 +45,14 @@ private func noise(_ count: Int, pink: Bool, seed: UInt64 = 7) -> [Float] {
     }
 }
 
+/// White noise integrated (leakily): power falling 6 dB per octave, scaled to `peak`.
+private func brown(_ count: Int, peak: Float) -> [Float] {
+    var y: Float = 0
+    let x = noise(count, pink: false).map { w -> Float in y = 0.9999 * y + w; return y }
+    let top = x.map(abs).max() ?? 1
+    return x.map { $0 / top * peak }
+}
+
 private func rms(_ x: [Float]) -> Float { (x.reduce(0) { $0 + $1 * $1 } / Float(max(1, x.count))).squareRoot() }
 
 /// Speech padded with silence to `total` seconds (so the file's length passes), plus noise at `snr` dB.
@@ -112,6 +120,10 @@ private let nonSpeech: [(String, [Float])] = [
     }),
     ("tone", samples(15) { Float(0.25 * sin(2 * .pi * 440 * $0)) }),
     ("tremolo-tone", samples(15) { Float((0.5 + 0.4 * sin(2 * .pi * 3 * $0)) * 0.3 * sin(2 * .pi * 440 * $0)) }),
+    // Brown noise (a fan, a car): a steep, smooth spectrum whose flatness is as low as a voice's.
+    ("brown", brown(15 * rate, peak: 0.5)),
+    ("quiet-brown", brown(15 * rate, peak: 0.05)),
+    ("quieter-brown", brown(15 * rate, peak: 0.02)),
     ("gated-white", zip(noise(15 * rate, pink: false), samples(15) { $0.truncatingRemainder(dividingBy: 2) < 1 ? 0.3 : 0.006 }).map { $0 * $1 }),
 ]
 
