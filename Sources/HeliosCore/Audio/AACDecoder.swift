@@ -15,7 +15,7 @@ enum AACDecoder {
     /// A decoder for `config`, giving float samples in −1…1 and every channel as coded (FAAD2's
     /// own 5.1 → stereo mix changes the channel count after the first frame; the estimator
     /// downmixes instead). nil when FAAD2 refuses the configuration.
-    private static func open(_ config: [UInt8]) -> NeAACDecHandle? {
+    fileprivate static func open(_ config: [UInt8]) -> NeAACDecHandle? {
         guard !config.isEmpty, config.count <= 1024, let handle = NeAACDecOpen() else { return nil }
         guard let settings = NeAACDecGetCurrentConfiguration(handle) else { NeAACDecClose(handle); return nil }
         settings.pointee.outputFormat = UInt8(FAAD_FMT_FLOAT)
@@ -35,48 +35,112 @@ enum AACDecoder {
         guard track.isAAC, let config = track.config else {
             throw Unsupported(note: "speech not estimated for \(track.codecName) in MP4")
         }
-        guard var handle = open(config.audioSpecificConfig) else {
+        // Where the frames are (table reads only), so that decoding can run on its own thread.
+        var units: [(offset: UInt64, size: Int)] = []
+        try MP4Samples.forEachSample(file, track: track) { offset, size in
+            units.append((offset, size))
+            return units.count <= maximumUnits
+        }
+        guard units.count <= maximumUnits else { throw Unsupported(note: "speech not estimated: the MP4 file lists too many AAC frames") }
+        guard let stream = Stream(file: file, config: config.audioSpecificConfig, units: units) else {
             throw Unsupported(note: "speech not estimated: FAAD2 does not accept this AAC configuration")
         }
-        defer { NeAACDecClose(handle) }
-
-        var estimator: SpeechEstimator?
-        var format: (rate: UInt, channels: UInt8)?
-        var buffer = [UInt8]()
-        try MP4Samples.forEachSample(file, track: track) { offset, size in
-            guard let bytes = try file.readExactly(at: offset, count: size) else { return false }
-            // FAAD2's bit reader may look a few bytes past the frame: give it zeros to find.
-            buffer.removeAll(keepingCapacity: true)
-            buffer.append(contentsOf: bytes)
-            buffer.append(contentsOf: repeatElement(0, count: padding))
-            var info = NeAACDecFrameInfo()
-            let output = buffer.withUnsafeMutableBufferPointer { NeAACDecDecode(handle, &info, $0.baseAddress, UInt(size)) }
-            guard info.error == 0, let output else {
-                // Some errors stick (a damaged frame that looks as if it carried SBR fails every
-                // later one): a fresh decoder starts over at the next frame.
-                guard let fresh = open(config.audioSpecificConfig) else { return false }
-                NeAACDecClose(handle)
-                handle = fresh
-                return true
-            }
-            // FAAD2's own buffer holds at most 2048 frames per channel (SBR doubles 1024).
-            guard info.samples > 0, info.channels > 0, info.samples <= 4096 * UInt(info.channels) else { return true }
-            // The output's format is known only from the first frame (SBR doubles the rate).
-            if let format, format != (info.samplerate, info.channels) { return false }
-            if format == nil {
-                format = (info.samplerate, info.channels)
-                estimator = SpeechEstimator(sampleRate: Int(info.samplerate), channels: Int(info.channels))
-                if estimator == nil { return false }
-            }
-            let count = Int(info.samples) - Int(info.samples) % Int(info.channels)
-            let samples = UnsafeBufferPointer(start: output.assumingMemoryBound(to: Float.self), count: count)
-            estimator?.consume(samples)
-            return true
+        // The output's format is known only from the first frame (SBR doubles the rate).
+        guard stream.decodeNext() else { throw Unsupported(note: "speech not estimated: FAAD2 decoded no audio") }
+        guard var estimator = SpeechEstimator(sampleRate: stream.rate, channels: stream.channels) else {
+            throw Unsupported(note: "speech not estimated at a sample rate of \(stream.rate) Hz")
         }
-        guard var estimator else {
-            if let format { throw Unsupported(note: "speech not estimated at a sample rate of \(format.rate) Hz") }
-            throw Unsupported(note: "speech not estimated: FAAD2 decoded no audio")
+        // FAAD2 is two thirds of the work: it runs a few blocks ahead on a second thread.
+        _ = OverlappedDecode.run(blockFrames: 8192, channels: stream.channels, read: { stream.read(into: $0, frames: $1) }) {
+            estimator.consume($0)
         }
         return estimator.finish()
+    }
+
+    /// No 3-minute recording holds more frames (AAC at 96 kHz: about 17,000).
+    static let maximumUnits = 200_000
+
+    /// FAAD2 over a list of frames, handing out interleaved samples in any block size. Used by one
+    /// thread at a time: the caller until the first frame is decoded, then the decoding thread
+    /// (OverlappedDecode starts it after, and joins it before the caller goes on).
+    // @unchecked: the handle and buffers pass between the two threads at a thread start and join.
+    private final class Stream: @unchecked Sendable {
+        private let file: FileBytes
+        private let config: [UInt8]
+        private let units: [(offset: UInt64, size: Int)]
+        private var next = 0
+        private var handle: NeAACDecHandle
+        private var input: [UInt8] = []
+        private var decoded: [Float] = []
+        private var taken = 0
+        private var ended = false
+        private(set) var rate = 0
+        private(set) var channels = 0
+
+        init?(file: FileBytes, config: [UInt8], units: [(offset: UInt64, size: Int)]) {
+            guard let handle = AACDecoder.open(config) else { return nil }
+            self.file = file
+            self.config = config
+            self.units = units
+            self.handle = handle
+        }
+
+        deinit { NeAACDecClose(handle) }
+
+        /// Decodes frames until one gives samples (kept in `decoded`); false at the end, on a
+        /// read failure or when the output's format changes.
+        func decodeNext() -> Bool {
+            while next < units.count {
+                let (offset, size) = units[next]
+                next += 1
+                guard let bytes = try? file.readExactly(at: offset, count: size) else { return false }
+                // FAAD2's bit reader may look a few bytes past the frame: give it zeros to find.
+                input.removeAll(keepingCapacity: true)
+                input.append(contentsOf: bytes)
+                input.append(contentsOf: repeatElement(0, count: AACDecoder.padding))
+                var info = NeAACDecFrameInfo()
+                let output = input.withUnsafeMutableBufferPointer { NeAACDecDecode(handle, &info, $0.baseAddress, UInt(size)) }
+                guard info.error == 0, let output else {
+                    // Some errors stick (a damaged frame that looks as if it carried SBR fails
+                    // every later one): a fresh decoder starts over at the next frame.
+                    guard let fresh = AACDecoder.open(config) else { return false }
+                    NeAACDecClose(handle)
+                    handle = fresh
+                    continue
+                }
+                // FAAD2's own buffer holds at most 2048 frames per channel (SBR doubles 1024).
+                guard info.samples > 0, info.channels > 0, info.samples <= 4096 * UInt(info.channels) else { continue }
+                if rate == 0 {
+                    rate = Int(info.samplerate)
+                    channels = Int(info.channels)
+                } else if rate != Int(info.samplerate) || channels != Int(info.channels) {
+                    return false
+                }
+                let count = Int(info.samples) - Int(info.samples) % channels
+                decoded = Array(UnsafeBufferPointer(start: output.assumingMemoryBound(to: Float.self), count: count))
+                taken = 0
+                return true
+            }
+            return false
+        }
+
+        /// Fills `out` with up to `frames` interleaved frames; fewer marks the end.
+        func read(into out: UnsafeMutablePointer<Float>, frames: Int) -> Int {
+            let want = frames * channels
+            var got = 0
+            while got < want {
+                if taken == decoded.count {
+                    guard !ended, decodeNext() else { ended = true; break }
+                }
+                let n = min(want - got, decoded.count - taken)
+                decoded.withUnsafeBufferPointer { source in
+                    guard let base = source.baseAddress else { return }
+                    (out + got).update(from: base + taken, count: n)
+                }
+                got += n
+                taken += n
+            }
+            return got / channels
+        }
     }
 }
