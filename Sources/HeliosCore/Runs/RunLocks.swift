@@ -40,9 +40,19 @@ public final class RunLocks: Sendable {
         let path = directory + "/" + String(SHA256.hexDigest(of: Data(key.utf8)).prefix(32)) + ".lock"
         let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .cannotLock(path: path, reason: String(cString: strerror(errno))) }
+        var waited = 0
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             if errno == EINTR { continue }
             let pid = Self.pid(in: fd)
+            // Our own pid on a lock we cannot take: a command in this process gave it back, but a
+            // child forked meanwhile (by the embedding program: tests spawn processes in parallel)
+            // still has the descriptor until it execs, and a flock lives as long as any copy.
+            // That lasts milliseconds; wait up to 2 s before calling it held.
+            if pid == getpid(), waited < 200 {
+                waited += 1
+                usleep(10_000)
+                continue
+            }
             close(fd)
             throw .held(what: what, pid: pid)
         }
