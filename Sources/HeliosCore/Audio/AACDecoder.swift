@@ -4,11 +4,6 @@ import CFAAD
 /// a frame it cannot decode is skipped (it resynchronises on the next), and the caller's coverage
 /// check turns a decode that fell short into "speech unknown".
 enum AACDecoder {
-    /// Why the speech of an MP4 was not estimated (a note for the user).
-    struct Unsupported: Error {
-        var note: String
-    }
-
     /// Zero bytes after each frame, for FAAD2's read-ahead.
     static let padding = 64
 
@@ -33,7 +28,7 @@ enum AACDecoder {
     static func analyse(_ file: FileBytes) throws -> SpeechAnalysis {
         guard let track = try MP4Samples.audioTrack(file) else { throw AudioProblem.invalidFormat("MP4 file has no audio track") }
         guard track.isAAC, let config = track.config else {
-            throw Unsupported(note: "speech not estimated for \(track.codecName) in MP4")
+            throw SpeechNotEstimated(note: "speech not estimated for \(track.codecName) in MP4")
         }
         // Where the frames are (table reads only), so that decoding can run on its own thread.
         var units: [(offset: UInt64, size: Int)] = []
@@ -41,14 +36,14 @@ enum AACDecoder {
             units.append((offset, size))
             return units.count <= maximumUnits
         }
-        guard units.count <= maximumUnits else { throw Unsupported(note: "speech not estimated: the MP4 file lists too many AAC frames") }
+        guard units.count <= maximumUnits else { throw SpeechNotEstimated(note: "speech not estimated: the MP4 file lists too many AAC frames") }
         guard let stream = Stream(file: file, config: config.audioSpecificConfig, units: units) else {
-            throw Unsupported(note: "speech not estimated: FAAD2 does not accept this AAC configuration")
+            throw SpeechNotEstimated(note: "speech not estimated: FAAD2 does not accept this AAC configuration")
         }
         // The output's format is known only from the first frame (SBR doubles the rate).
-        guard stream.decodeNext() else { throw Unsupported(note: "speech not estimated: FAAD2 decoded no audio") }
+        guard stream.decodeNext() else { throw SpeechNotEstimated(note: "speech not estimated: FAAD2 decoded no audio") }
         guard var estimator = SpeechEstimator(sampleRate: stream.rate, channels: stream.channels) else {
-            throw Unsupported(note: "speech not estimated at a sample rate of \(stream.rate) Hz")
+            throw SpeechNotEstimated(note: "speech not estimated at a sample rate of \(stream.rate) Hz")
         }
         // FAAD2 is two thirds of the work: it runs a few blocks ahead on a second thread.
         _ = OverlappedDecode.run(blockFrames: 8192, channels: stream.channels, read: { stream.read(into: $0, frames: $1) }) {

@@ -1,6 +1,12 @@
 import FoundationEssentials
 import Glibc
 
+/// Why a decoder gave no speech figure for a file it can read: a note for the user
+/// ("speech not estimated for ALAC in MP4"). Becomes SPEECH_UNKNOWN, never a rejection.
+struct SpeechNotEstimated: Error {
+    var note: String
+}
+
 /// Measures a recording: checks the file, sniffs its format, and reads duration, sample rate and
 /// channels the cheapest trustworthy way for that format.
 public enum AudioProbe {
@@ -42,10 +48,10 @@ public enum AudioProbe {
             switch format {
             case .mp4:
                 guard let file = FileBytes(path: path) else { return .unknown("speech not estimated: \(String(cString: strerror(errno)))") }
-                return AudioProbe.mp4Speech(file, duration: duration)
+                return AudioProbe.decodedSpeech(by: "FAAD2", duration: duration) { try AACDecoder.analyse(file) }
             case .webm:
                 guard let file = FileBytes(path: path) else { return .unknown("speech not estimated: \(String(cString: strerror(errno)))") }
-                return AudioProbe.webmSpeech(file, duration: duration)
+                return AudioProbe.decodedSpeech(by: "libopus", duration: duration) { try OpusWebMDecoder.analyse(file) }
             case .mp3: return AudioProbe.mp3Speech(path: path, duration: duration)
             case .wav, .flac, .ogg, .opus: return AudioProbe.sndfileSpeech(path: path, duration: duration)
             }
@@ -86,25 +92,12 @@ public enum AudioProbe {
         }
     }
 
-    /// Decodes the Opus packets of a WebM file with libopus into the speech estimator.
-    private static func webmSpeech(_ file: FileBytes, duration: Double) -> Speech {
+    /// Runs a decoder's whole speech pass (`analyse`), turning what stops it into a note.
+    private static func decodedSpeech(by decoder: String, duration: Double, _ analyse: () throws -> SpeechAnalysis) -> Speech {
         do {
-            return covered(try OpusWebMDecoder.analyse(file), duration: duration, by: "libopus")
-        } catch let unsupported as OpusWebMDecoder.Unsupported {
-            return .unknown(unsupported.note)
-        } catch let problem as AudioProblem {
-            return .unknown("speech not estimated: \(problem.message)")
-        } catch {
-            return .unknown("speech not estimated: \(error)")
-        }
-    }
-
-    /// Decodes the AAC of an MP4/M4A with FAAD2 into the speech estimator.
-    private static func mp4Speech(_ file: FileBytes, duration: Double) -> Speech {
-        do {
-            return covered(try AACDecoder.analyse(file), duration: duration, by: "FAAD2")
-        } catch let unsupported as AACDecoder.Unsupported {
-            return .unknown(unsupported.note)
+            return covered(try analyse(), duration: duration, by: decoder)
+        } catch let notEstimated as SpeechNotEstimated {
+            return .unknown(notEstimated.note)
         } catch let problem as AudioProblem {
             return .unknown("speech not estimated: \(problem.message)")
         } catch {

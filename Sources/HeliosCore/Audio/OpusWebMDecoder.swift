@@ -13,16 +13,13 @@ enum OpusWebMDecoder {
     /// 120 ms at 16 kHz: the longest Opus packet.
     private static let maxPacketFrames: Int32 = 1920
 
-    /// A note for the user when the file cannot be decoded for the estimate.
-    struct Unsupported: Error { var note: String }
-
     /// Decodes every Opus packet of the first audio track into `estimator`; returns it finished.
     static func analyse(_ file: FileBytes) throws -> SpeechAnalysis {
         let webm: WebMDemuxer
         do {
             webm = try WebMDemuxer(file)
         } catch is AudioProblem {
-            throw Unsupported(note: "speech not estimated: the WebM header is damaged")
+            throw SpeechNotEstimated(note: "speech not estimated: the WebM header is damaged")
         }
         var track: WebMDemuxer.Track?
         var decoder: Decoder?
@@ -32,22 +29,22 @@ enum OpusWebMDecoder {
             case .info:
                 break
             case .tracks(let tracks):
-                guard let audio = tracks.audio else { throw Unsupported(note: "speech not estimated: the WebM file has no audio track") }
-                guard audio.codec == "A_OPUS" else { throw Unsupported(note: "speech not estimated: the WebM audio is not Opus") }
+                guard let audio = tracks.audio else { throw SpeechNotEstimated(note: "speech not estimated: the WebM file has no audio track") }
+                guard audio.codec == "A_OPUS" else { throw SpeechNotEstimated(note: "speech not estimated: the WebM audio is not Opus") }
                 let channels = Int(min(audio.channels ?? 1, 255))
                 guard (1...2).contains(channels) else {
-                    throw Unsupported(note: "speech not estimated for Opus with \(channels) channels")
+                    throw SpeechNotEstimated(note: "speech not estimated for Opus with \(channels) channels")
                 }
                 track = audio
                 decoder = try Decoder(channels: channels)
                 estimator = SpeechEstimator(sampleRate: Int(decodeRate), channels: channels)
             case .cluster(let cluster):
                 guard let t = track, let d = decoder, estimator != nil else {
-                    throw Unsupported(note: "speech not estimated: WebM audio comes before its track description")
+                    throw SpeechNotEstimated(note: "speech not estimated: WebM audio comes before its track description")
                 }
                 let next = try webm.blocks(in: cluster) { block in
                     if let want = t.number, want != block.track { return }
-                    if block.isLaced { throw Unsupported(note: "speech not estimated: the WebM file laces its Opus blocks") }
+                    if block.isLaced { throw SpeechNotEstimated(note: "speech not estimated: the WebM file laces its Opus blocks") }
                     guard let packet = try webm.frame(of: block) else { return }
                     packet.withUnsafeBufferPointer { packet in d.decode(packet) { estimator?.consume($0) } }
                 }
@@ -55,9 +52,9 @@ enum OpusWebMDecoder {
             }
             return .skip
         }
-        guard var finished = estimator else { throw Unsupported(note: "speech not estimated: the WebM file has no audio track") }
+        guard var finished = estimator else { throw SpeechNotEstimated(note: "speech not estimated: the WebM file has no audio track") }
         if let d = decoder, d.failures > 0, d.failures * 10 > d.packets {
-            throw Unsupported(note: "speech not estimated: \(d.failures) of \(d.packets) Opus packets could not be decoded")
+            throw SpeechNotEstimated(note: "speech not estimated: \(d.failures) of \(d.packets) Opus packets could not be decoded")
         }
         return finished.finish()
     }
@@ -74,7 +71,7 @@ enum OpusWebMDecoder {
             var error: Int32 = 0
             guard let handle = opus_decoder_create(OpusWebMDecoder.decodeRate, Int32(channels), &error), error == OPUS_OK else {
                 let text = opus_strerror(error).map { String(cString: $0) } ?? "error \(error)"
-                throw Unsupported(note: "speech not estimated: libopus cannot start a decoder: \(text)")
+                throw SpeechNotEstimated(note: "speech not estimated: libopus cannot start a decoder: \(text)")
             }
             self.handle = handle
             self.channels = channels
