@@ -354,15 +354,32 @@ def silencedetect(path, duration):
     return max(0.0, duration - silence)
 
 
+def helios_env(work):
+    """A plain environment (no key) with a state directory of the bench's own."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.path.join(work, "home"),
+           "HELIOS_STATE_DIR": os.path.join(work, "home", "state"), "LANG": "C.UTF-8"}
+    os.makedirs(env["HELIOS_STATE_DIR"], exist_ok=True)
+    return env
+
+
+def read_helios(rows):
+    """Each row's figures from its `helios validate --json` object (row["helios"])."""
+    for r in rows:
+        h = r.get("helios") or {}
+        r["helios_speech"] = (h.get("audio") or {}).get("speechSeconds")
+        r["helios_ok"] = h.get("ok")
+        r["problems"] = [p["code"] for p in h.get("problems", [])] if h else ["NO_OUTPUT"]
+        r["warnings"] = [w["code"] for w in h.get("warnings", [])]
+        r["tags"] = tags(r)
+
+
 def measure(work, helios):
     rows = json.load(open(os.path.join(work, "manifest.json")))
     paths = [r["path"] for r in rows]
     by_path = {r["path"]: r for r in rows}
 
     # helios and silencedetect, batch by batch in turn so that load on the machine weighs on both.
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.path.join(work, "home"),
-           "HELIOS_STATE_DIR": os.path.join(work, "home", "state"), "LANG": "C.UTF-8"}
-    os.makedirs(env["HELIOS_STATE_DIR"], exist_ok=True)
+    env = helios_env(work)
     t_helios = t_silence = 0.0
     batch = 25
     for k in range(0, len(paths), batch):
@@ -389,14 +406,7 @@ def measure(work, helios):
     t_vad = time.perf_counter() - t0
 
     vads = ["ten_vad", "webrtc"] + (["silero"] if SILERO else [])
-    for r in rows:
-        h = r.get("helios") or {}
-        audio = h.get("audio") or {}
-        r["helios_speech"] = audio.get("speechSeconds")
-        r["helios_ok"] = h.get("ok")
-        r["problems"] = [p["code"] for p in h.get("problems", [])] if h else ["NO_OUTPUT"]
-        r["warnings"] = [w["code"] for w in h.get("warnings", [])]
-        r["tags"] = tags(r)
+    read_helios(rows)
 
     out = os.path.join(work, "results.csv")
     with open(out, "w", newline="") as f:
@@ -430,8 +440,7 @@ def rescore(work, helios):
         for v in vads:
             cell = previous.get(r["path"], {}).get(f"{v}_s", "")
             r[v] = float(cell) if cell else None
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.path.join(work, "home"),
-           "HELIOS_STATE_DIR": os.path.join(work, "home", "state"), "LANG": "C.UTF-8"}
+    env = helios_env(work)
     paths = [r["path"] for r in rows]
     chunks = [paths[k:k + 25] for k in range(0, len(paths), 25)]
     t0 = time.perf_counter()
@@ -448,13 +457,7 @@ def rescore(work, helios):
         if pending:
             procs.append(subprocess.Popen([helios, "validate", "--json", *pending.pop(0)], stdout=subprocess.PIPE,
                                           stderr=subprocess.DEVNULL, text=True, env=env))
-    for r in rows:
-        h = r.get("helios") or {}
-        r["helios_speech"] = (h.get("audio") or {}).get("speechSeconds")
-        r["helios_ok"] = h.get("ok")
-        r["problems"] = [p["code"] for p in h.get("problems", [])] if h else ["NO_OUTPUT"]
-        r["warnings"] = [w["code"] for w in h.get("warnings", [])]
-        r["tags"] = tags(r)
+    read_helios(rows)
     table(rows, vads)
     with open(os.path.join(work, "rescore.json"), "w") as f:
         json.dump([{k: r.get(k) for k in ("path", "truth", "variant", "codec", "gaps", "helios_speech", "problems", "warnings")}
