@@ -42,14 +42,11 @@ enum AACDecoder {
         }
         // The output's format is known only from the first frame (SBR doubles the rate).
         guard stream.decodeNext() else { throw SpeechNotEstimated(note: "speech not estimated: FAAD2 decoded no audio") }
-        guard var estimator = SpeechEstimator(sampleRate: stream.rate, channels: stream.channels) else {
+        // FAAD2 is two thirds of the work: it runs a few blocks ahead on a second thread.
+        guard let analysis = OverlappedDecode.speech(sampleRate: stream.rate, channels: stream.channels, front: .withAnalysis, read: { stream.read(into: $0, frames: $1) }) else {
             throw SpeechNotEstimated(note: "speech not estimated at a sample rate of \(stream.rate) Hz")
         }
-        // FAAD2 is two thirds of the work: it runs a few blocks ahead on a second thread.
-        _ = OverlappedDecode.run(blockFrames: 8192, channels: stream.channels, read: { stream.read(into: $0, frames: $1) }) {
-            estimator.consume($0)
-        }
-        return estimator.finish()
+        return analysis
     }
 
     /// No 3-minute recording holds more frames (AAC at 96 kHz: about 17,000).

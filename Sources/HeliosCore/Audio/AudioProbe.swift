@@ -118,29 +118,20 @@ public enum AudioProbe {
     private static func sndfileSpeech(path: String, duration: Double) -> Speech {
         guard let sound = try? SndFile(path: path) else { return .unknown("speech not estimated: libsndfile cannot decode the file") }
         if sound.holdsMPEGAudio { return .unknown("speech not estimated for MP3 audio inside a WAV file") }
-        return estimate(sampleRate: sound.sampleRate, channels: sound.channels, duration: duration, by: "libsndfile") { consume in
-            sound.forEachBlockOverlapped(frames: 8192, consume)
-        }
+        return estimate(sound.speechAnalysis(), sampleRate: sound.sampleRate, duration: duration, by: "libsndfile")
     }
 
     /// Decodes an MP3 once through libmpg123 into the speech estimator.
     private static func mp3Speech(path: String, duration: Double) -> Speech {
         guard let sound = try? MPG123File(path: path) else { return .unknown("speech not estimated: libmpg123 cannot decode the file") }
-        return estimate(sampleRate: sound.sampleRate, channels: sound.channels, duration: duration, by: "libmpg123") { consume in
-            sound.forEachBlockOverlapped(frames: 8192, consume)
-        }
+        return estimate(sound.speechAnalysis(), sampleRate: sound.sampleRate, duration: duration, by: "libmpg123")
     }
 
-    private static func estimate(
-        sampleRate: Int, channels: Int, duration: Double, by decoder: String,
-        _ decode: ((UnsafeBufferPointer<Float>) -> Void) -> Void
-    ) -> Speech {
-        guard var estimator = SpeechEstimator(sampleRate: sampleRate, channels: channels) else {
-            return .unknown("speech not estimated at a sample rate of \(sampleRate) Hz")
-        }
-        decode { estimator.consume($0) }
+    /// A decoder's speech pass (nil: the estimator does not take its rate) as a verdict.
+    private static func estimate(_ analysis: SpeechAnalysis?, sampleRate: Int, duration: Double, by decoder: String) -> Speech {
+        guard let analysis else { return .unknown("speech not estimated at a sample rate of \(sampleRate) Hz") }
         // libsndfile stops on damage, and libmpg123 where a stream changes format.
-        return covered(estimator.finish(), duration: duration, by: decoder)
+        return covered(analysis, duration: duration, by: decoder)
     }
 
     private static func sndfileTiming(path: String) throws(AudioProblem) -> MediaTiming {

@@ -17,14 +17,21 @@ func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) 
     }
     var sum = (s0 + s1) + (s2 + s3)
     #else
-    var lanes = SIMD8<Float>()
-    while i + 8 <= n {
-        let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
-        let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-        lanes += va * vb
+    // Two accumulators: one would wait on its own previous sum at every step.
+    var lanes = SIMD8<Float>(), more = SIMD8<Float>()
+    while i + 16 <= n {
+        lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+            * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+        more += UnsafeRawPointer(a + i + 8).loadUnaligned(as: SIMD8<Float>.self)
+            * UnsafeRawPointer(b + i + 8).loadUnaligned(as: SIMD8<Float>.self)
+        i += 16
+    }
+    if i + 8 <= n {
+        lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+            * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
         i += 8
     }
-    var sum = lanes.sum()
+    var sum = (lanes + more).sum()
     #endif
     while i < n {
         sum += a[i] * b[i]

@@ -74,9 +74,22 @@ struct MPG123File: ~Copyable {
     /// Returns the number of frames decoded.
     @discardableResult
     func forEachBlockOverlapped(frames blockFrames: Int = 8192, _ body: (UnsafeBufferPointer<Float>) -> Void) -> Int64 {
+        OverlappedDecode.run(blockFrames: blockFrames, channels: channels, read: reader, body)
+    }
+
+    /// The speech pass over the whole stream from the current position, decoding on a second
+    /// thread (`OverlappedDecode.speech`); nil when the estimator does not take the rate. The
+    /// handle stays open throughout: this borrows the file for the whole pass.
+    func speechAnalysis() -> SpeechAnalysis? {
+        OverlappedDecode.speech(sampleRate: sampleRate, channels: channels, front: .withAnalysis, read: reader)
+    }
+
+    /// Reads up to the asked number of interleaved frames into the buffer and returns how many:
+    /// fewer at the end, at damage or where the format changes. Used by one thread at a time.
+    private var reader: (UnsafeMutablePointer<Float>, Int) -> Int {
         let handle = handle
         let frameBytes = channels * MemoryLayout<Float>.size
-        return OverlappedDecode.run(blockFrames: blockFrames, channels: channels, read: { buffer, frames in
+        return { buffer, frames in
             let want = frames * frameBytes
             let raw = UnsafeMutableRawPointer(buffer)
             var got = 0
@@ -87,6 +100,6 @@ struct MPG123File: ~Copyable {
                 guard rc == MPG123_OK.rawValue, done > 0 else { break }
             }
             return got / frameBytes
-        }, body)
+        }
     }
 }

@@ -55,26 +55,34 @@ struct Resampler {
     /// Feeds input samples; appends the outputs they complete to `output` (cleared first).
     @_optimize(speed)
     mutating func process(_ input: UnsafeBufferPointer<Float>, into output: inout [Float]) {
-        output.removeAll(keepingCapacity: true)
         pending.append(contentsOf: input)
         let count = tapCount, half = (count - 1) / 2, phases = Self.phases, step = step
-        var m = produced
         let start = pendingStart
-        pending.withUnsafeBufferPointer { x in
-            taps.withUnsafeBufferPointer { h in
-                guard let hb = h.baseAddress, let xb = x.baseAddress else { return }
-                while true {
-                    let centre = Double(m) * step
-                    var whole = Int(centre.rounded(.down))
-                    var phase = Int(((centre - Double(whole)) * Double(phases)).rounded())
-                    if phase == phases { whole += 1; phase = 0 }
-                    let first = whole - half - start
-                    if first + count > x.count { break }
-                    let row = phase * count
-                    // Before the stream's first sample the input counts as silence.
-                    let from = max(0, -first)
-                    output.append(dotProduct(hb + row + from, xb + first + from, count - from))
-                    m += 1
+        // At most this many outputs have their whole filter inside what is pending (the last
+        // one's centre is at most start + pending.count - count + half); written straight into
+        // the output's storage, without an append's checks per sample.
+        let lastCentre = start + pending.count - count + half
+        let bound = lastCentre < 0 ? 0 : max(0, Int(Double(lastCentre) / step) + 2 - produced)
+        var m = produced
+        output = [Float](unsafeUninitializedCapacity: bound) { out, written in
+            written = 0
+            pending.withUnsafeBufferPointer { x in
+                taps.withUnsafeBufferPointer { h in
+                    guard let hb = h.baseAddress, let xb = x.baseAddress, let ob = out.baseAddress else { return }
+                    while written < bound {
+                        let centre = Double(m) * step
+                        var whole = Int(centre.rounded(.down))
+                        var phase = Int(((centre - Double(whole)) * Double(phases)).rounded())
+                        if phase == phases { whole += 1; phase = 0 }
+                        let first = whole - half - start
+                        if first + count > x.count { break }
+                        let row = phase * count
+                        // Before the stream's first sample the input counts as silence.
+                        let from = max(0, -first)
+                        ob[written] = dotProduct(hb + row + from, xb + first + from, count - from)
+                        written += 1
+                        m += 1
+                    }
                 }
             }
         }

@@ -64,10 +64,27 @@ struct SndFile: ~Copyable {
     /// (`OverlappedDecode`). The handle is used by the decoding thread alone until it has finished.
     @discardableResult
     func forEachBlockOverlapped(frames blockFrames: Int = 8192, _ body: (UnsafeBufferPointer<Float>) -> Void) -> Int64 {
+        OverlappedDecode.run(blockFrames: blockFrames, channels: max(1, channels), read: reader, body)
+    }
+
+    /// Vorbis and Opus cost far more to decode than the estimator's front; PCM and FLAC far less.
+    private var speechFront: OverlappedDecode.FrontPlacement {
+        let sub = format & Int32(SF_FORMAT_SUBMASK)
+        return sub == Int32(SF_FORMAT_VORBIS) || sub == Int32(SF_FORMAT_OPUS) ? .withAnalysis : .withDecoder
+    }
+
+    /// The speech pass over the whole stream from the current position, decoding on a second
+    /// thread (`OverlappedDecode.speech`); nil when the estimator does not take the rate. The
+    /// handle stays open throughout: this borrows the file for the whole pass.
+    func speechAnalysis() -> SpeechAnalysis? {
+        OverlappedDecode.speech(sampleRate: sampleRate, channels: channels, front: speechFront, read: reader)
+    }
+
+    /// Reads up to the asked number of interleaved frames into the buffer and returns how many:
+    /// fewer at the end or at damage. For `OverlappedDecode`: used by one thread at a time.
+    private var reader: (UnsafeMutablePointer<Float>, Int) -> Int {
         let handle = handle
-        return OverlappedDecode.run(blockFrames: blockFrames, channels: max(1, channels), read: { buffer, frames in
-            max(0, Int(sf_readf_float(handle, buffer, Int64(frames))))
-        }, body)
+        return { buffer, frames in max(0, Int(sf_readf_float(handle, buffer, Int64(frames)))) }
     }
 
     /// Decodes the last stretch of the file: a truncated or damaged file fails here cheaply,

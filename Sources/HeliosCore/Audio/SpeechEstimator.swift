@@ -127,21 +127,14 @@ public struct SpeechEstimator {
     let analysisRate: Double
     let frameSeconds: Double
 
-    // Per-channel level figures.
-    private var peaks: [Float]
-    private var sumSquares: [Double]
-    private var clipped: Int64 = 0
-    private var samplesSeen: Int64 = 0
-    private var framesDecoded: Int64 = 0
+    /// Downmix, level figures and resampling: everything that sees each decoded sample.
+    private var front: SignalFront
 
     // Decimation and framing.
-    /// Low-pass and resampling to 8 kHz (nil at 8 kHz and below), and its output buffer.
-    private var resampler: Resampler?
+    /// The front's output, at the analysis rate.
     private var resampled: [Float] = []
     private var frame: [Float]
     private var filled = 0
-    /// The downmix buffer, kept between blocks.
-    private var monoScratch: [Float] = []
     private let window: [Float]
     private var windowed: [Float]
     private var spectrum: [Float]
@@ -198,15 +191,9 @@ public struct SpeechEstimator {
         self.sampleRate = sampleRate
         self.channels = channels
         let n = Self.frameSize
-        if sampleRate > Self.targetRate {
-            analysisRate = Double(Self.targetRate)
-            resampler = Resampler(inputRate: Double(sampleRate), outputRate: analysisRate)
-        } else {
-            analysisRate = Double(sampleRate)
-        }
+        analysisRate = Double(min(sampleRate, Self.targetRate))
+        front = SignalFront(sampleRate: sampleRate, channels: channels, analysisRate: analysisRate)
         frameSeconds = Double(n) / analysisRate
-        peaks = [Float](repeating: 0, count: channels)
-        sumSquares = [Double](repeating: 0, count: channels)
         frame = [Float](repeating: 0, count: n)
         window = (0..<n).map { Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(n))) }
         // The frame is zero-padded to twice its length: even bins are its own spectrum's, and
@@ -265,82 +252,12 @@ public struct SpeechEstimator {
     }
 
     /// Feeds one block of interleaved samples (any length that is a multiple of `channels`).
-    @_optimize(speed)
     public mutating func consume(_ block: UnsafeBufferPointer<Float>) {
-        let c = channels
-        let frameCount = block.count / c
-        guard frameCount > 0 else { return }
-        framesDecoded += Int64(frameCount)
-        samplesSeen += Int64(frameCount * c)
-        let clip = Self.clipLevel
-        var clippedHere = 0
-        // Downmix into a reused buffer (mean of channels), through raw pointers: this loop sees
-        // every decoded sample, so array bounds and uniqueness checks would dominate the check.
-        var mono = monoScratch
-        monoScratch = []
-        if mono.count < frameCount { mono = [Float](repeating: 0, count: frameCount) }
-        mono.withUnsafeMutableBufferPointer { m in
-            if c == 1 {
-                var peak = peaks[0], sum: Float = 0
-                for i in 0..<frameCount {
-                    let x = block[i]
-                    m[i] = x
-                    let a = abs(x)
-                    peak = max(peak, a)
-                    sum += x * x
-                    clippedHere &+= a >= clip ? 1 : 0
-                }
-                peaks[0] = peak
-                sumSquares[0] += Double(sum)
-            } else if c == 2 {
-                var p0 = peaks[0], p1 = peaks[1], s0: Float = 0, s1: Float = 0
-                for i in 0..<frameCount {
-                    let x0 = block[2 * i], x1 = block[2 * i + 1]
-                    m[i] = (x0 + x1) * 0.5
-                    let a0 = abs(x0), a1 = abs(x1)
-                    p0 = max(p0, a0)
-                    p1 = max(p1, a1)
-                    s0 += x0 * x0
-                    s1 += x1 * x1
-                    clippedHere &+= (a0 >= clip ? 1 : 0) &+ (a1 >= clip ? 1 : 0)
-                }
-                peaks[0] = p0
-                peaks[1] = p1
-                sumSquares[0] += Double(s0)
-                sumSquares[1] += Double(s1)
-            } else {
-                let scale = 1 / Float(c)
-                var p = peaks, sums = sumSquares
-                for i in 0..<frameCount {
-                    var s: Float = 0
-                    for ch in 0..<c {
-                        let x = block[i * c + ch]
-                        s += x
-                        let a = abs(x)
-                        if a > p[ch] { p[ch] = a }
-                        sums[ch] += Double(x * x)
-                        clippedHere &+= a >= clip ? 1 : 0
-                    }
-                    m[i] = s * scale
-                }
-                peaks = p
-                sumSquares = sums
-            }
-        }
-        clipped += Int64(clippedHere)
-        // Low-pass and decimate into frames, analysing each frame as it fills.
-        if var resampler {
-            self.resampler = nil  // keep the resampler's buffers uniquely referenced
-            mono.withUnsafeBufferPointer { resampler.process(UnsafeBufferPointer(rebasing: $0[0..<frameCount]), into: &resampled) }
-            self.resampler = resampler
-            let out = resampled
-            resampled = []
-            out.withUnsafeBufferPointer { push($0) }
-            resampled = out
-        } else {
-            mono.withUnsafeBufferPointer { push(UnsafeBufferPointer(rebasing: $0[0..<frameCount])) }
-        }
-        monoScratch = mono
+        front.process(block, into: &resampled)
+        let out = resampled
+        resampled = []
+        out.withUnsafeBufferPointer { push($0) }
+        resampled = out
     }
 
     /// Appends analysis-rate samples to the frame, analysing each frame as it fills.
@@ -364,12 +281,22 @@ public struct SpeechEstimator {
 
     /// Decides the frames still held back and returns the figures.
     public mutating func finish() -> SpeechAnalysis {
-        if var resampler {
-            resampler.finish(into: &resampled)
-            self.resampler = nil
-            let out = resampled
-            out.withUnsafeBufferPointer { push($0) }
-        }
+        var last = front
+        return finish(front: &last)
+    }
+
+    /// The front, to run elsewhere (`OverlappedDecode.speech`): its output goes to
+    /// `consumeAnalysisRate`, and it comes back to `finish(front:)`.
+    var detachedFront: SignalFront { front }
+
+    /// Feeds samples the front has already downmixed and resampled.
+    mutating func consumeAnalysisRate(_ samples: UnsafeBufferPointer<Float>) { push(samples) }
+
+    /// As `finish()`, with the front that took the decoded samples (it is finished here).
+    mutating func finish(front: inout SignalFront) -> SpeechAnalysis {
+        var tail: [Float] = []
+        front.finish(into: &tail)
+        tail.withUnsafeBufferPointer { push($0) }
         // Frames within floorAhead/hangover of the end are decided with what is there.
         while activeDecided < analysed { markActive(activeDecided, limit: analysed) }
         while decided < analysed { decide(decided, limit: analysed) }
@@ -378,15 +305,15 @@ public struct SpeechEstimator {
         let leading = firstSpeech.map { Double($0) * frameSeconds } ?? total
         let trailing = lastSpeech.map { total - Double($0 + 1) * frameSeconds } ?? total
         let level: Double? = poweredFrames > 0 ? 10 * log10(max(speechPower / Double(poweredFrames), 1e-20)) : nil
-        let rms = sumSquares.map { sum -> Double in
-            let meanSquare = framesDecoded > 0 ? sum / Double(framesDecoded) : 0
+        let rms = front.sumSquares.map { sum -> Double in
+            let meanSquare = front.framesDecoded > 0 ? sum / Double(front.framesDecoded) : 0
             return 10 * log10(max(meanSquare, 1e-20))
         }
         return SpeechAnalysis(
-            speechSeconds: seconds, analysedSeconds: Double(framesDecoded) / Double(sampleRate),
+            speechSeconds: seconds, analysedSeconds: Double(front.framesDecoded) / Double(sampleRate),
             leadingSilence: leading, trailingSilence: max(0, trailing),
-            clippedShare: samplesSeen > 0 ? Double(clipped) / Double(samplesSeen) : 0,
-            speechLevel: level, channelPeaks: peaks, channelRMS: rms)
+            clippedShare: front.samplesSeen > 0 ? Double(front.clipped) / Double(front.samplesSeen) : 0,
+            speechLevel: level, channelPeaks: front.peaks, channelRMS: rms)
     }
 
     // MARK: - Per frame

@@ -1,0 +1,162 @@
+/// The first stage of the speech pass, the one that sees every decoded sample: the per-channel
+/// level figures (peak, RMS, clipping), the downmix to mono (mean of the channels), and the
+/// low-pass and resampling to the analysis rate. It holds no frames, so it can run on the
+/// decoding thread (`OverlappedDecode.speech`) while the frames are analysed on another.
+struct SignalFront {
+    let channels: Int
+    private(set) var peaks: [Float]
+    private(set) var sumSquares: [Double]
+    private(set) var clipped: Int64 = 0
+    private(set) var samplesSeen: Int64 = 0
+    private(set) var framesDecoded: Int64 = 0
+    /// Low-pass and resampling to the analysis rate; nil when the input is already at it.
+    private var resampler: Resampler?
+    /// The downmix buffer, kept between blocks.
+    private var monoScratch: [Float] = []
+
+    init(sampleRate: Int, channels: Int, analysisRate: Double) {
+        self.channels = channels
+        peaks = [Float](repeating: 0, count: channels)
+        sumSquares = [Double](repeating: 0, count: channels)
+        if Double(sampleRate) > analysisRate {
+            resampler = Resampler(inputRate: Double(sampleRate), outputRate: analysisRate)
+        }
+    }
+
+    /// Takes one block of interleaved samples (a multiple of `channels`); `output` is replaced
+    /// by the analysis-rate mono samples it completes.
+    @_optimize(speed)
+    mutating func process(_ block: UnsafeBufferPointer<Float>, into output: inout [Float]) {
+        let c = channels
+        let frameCount = block.count / c
+        guard frameCount > 0 else { output.removeAll(keepingCapacity: true); return }
+        framesDecoded += Int64(frameCount)
+        samplesSeen += Int64(frameCount * c)
+        let clip = SpeechEstimator.clipLevel
+        var clippedHere = 0
+        // Downmix into a reused buffer (mean of channels), through raw pointers: this loop sees
+        // every decoded sample, so array bounds and uniqueness checks would dominate the check.
+        var mono = monoScratch
+        monoScratch = []
+        if mono.count < frameCount { mono = [Float](repeating: 0, count: frameCount) }
+        mono.withUnsafeMutableBufferPointer { m in
+            // Optimised builds take eight frames at a time first (a plain loop of Float sums is not
+            // vectorised); the scalar loops below finish the rest, or all of it in debug builds.
+            let done = c <= 2 ? vectorLevels(block, into: m, frames: frameCount, clipped: &clippedHere) : 0
+            if c == 1 {
+                var peak = peaks[0], sum: Float = 0
+                for i in done..<frameCount {
+                    let x = block[i]
+                    m[i] = x
+                    let a = abs(x)
+                    peak = max(peak, a)
+                    sum += x * x
+                    clippedHere &+= a >= clip ? 1 : 0
+                }
+                peaks[0] = peak
+                sumSquares[0] += Double(sum)
+            } else if c == 2 {
+                var p0 = peaks[0], p1 = peaks[1], s0: Float = 0, s1: Float = 0
+                for i in done..<frameCount {
+                    let x0 = block[2 * i], x1 = block[2 * i + 1]
+                    m[i] = (x0 + x1) * 0.5
+                    let a0 = abs(x0), a1 = abs(x1)
+                    p0 = max(p0, a0)
+                    p1 = max(p1, a1)
+                    s0 += x0 * x0
+                    s1 += x1 * x1
+                    clippedHere &+= (a0 >= clip ? 1 : 0) &+ (a1 >= clip ? 1 : 0)
+                }
+                peaks[0] = p0
+                peaks[1] = p1
+                sumSquares[0] += Double(s0)
+                sumSquares[1] += Double(s1)
+            } else {
+                let scale = 1 / Float(c)
+                var p = peaks, sums = sumSquares
+                for i in 0..<frameCount {
+                    var s: Float = 0
+                    for ch in 0..<c {
+                        let x = block[i * c + ch]
+                        s += x
+                        let a = abs(x)
+                        if a > p[ch] { p[ch] = a }
+                        sums[ch] += Double(x * x)
+                        clippedHere &+= a >= clip ? 1 : 0
+                    }
+                    m[i] = s * scale
+                }
+                peaks = p
+                sumSquares = sums
+            }
+        }
+        clipped += Int64(clippedHere)
+        if var resampler {
+            self.resampler = nil  // keep the resampler's buffers uniquely referenced
+            mono.withUnsafeBufferPointer { resampler.process(UnsafeBufferPointer(rebasing: $0[0..<frameCount]), into: &output) }
+            self.resampler = resampler
+        } else {
+            output.removeAll(keepingCapacity: true)
+            output.append(contentsOf: mono[0..<frameCount])
+        }
+        monoScratch = mono
+    }
+
+    /// The outputs the resampling filter still holds back, as if silence followed; once, at the end.
+    mutating func finish(into output: inout [Float]) {
+        output.removeAll(keepingCapacity: true)
+        resampler?.finish(into: &output)
+        resampler = nil
+    }
+
+    /// The downmix and level figures of `process` for one or two channels, eight frames at a time:
+    /// returns how many frames it did (a multiple of 8; none in debug builds, where SIMD types are
+    /// not specialised and would be slower than the scalar loop).
+    @_optimize(speed)
+    private mutating func vectorLevels(
+        _ block: UnsafeBufferPointer<Float>, into m: UnsafeMutableBufferPointer<Float>, frames: Int, clipped: inout Int
+    ) -> Int {
+        #if DEBUG
+        return 0
+        #else
+        guard let x = block.baseAddress, let out = m.baseAddress else { return 0 }
+        let c = channels, whole = frames / 8 * 8
+        let clip = SIMD8<Float>(repeating: SpeechEstimator.clipLevel)
+        var p0 = SIMD8<Float>(), p1 = SIMD8<Float>(), s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
+        var clips = SIMD8<Float>()  // counts, exact below 2^24 per lane
+        var i = 0
+        while i < whole {
+            let a: SIMD8<Float>, b: SIMD8<Float>
+            if c == 2 {
+                let pair = UnsafeRawPointer(x + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+                a = pair.evenHalf
+                b = pair.oddHalf
+                UnsafeMutableRawPointer(out + i).storeBytes(of: (a + b) * 0.5, as: SIMD8<Float>.self)
+            } else {
+                a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+                b = SIMD8<Float>()
+                UnsafeMutableRawPointer(out + i).storeBytes(of: a, as: SIMD8<Float>.self)
+            }
+            // |x| by clearing the sign bit, and lane maxima by select: the generic pointwiseMax
+            // is not specialised and costs more than the rest of the loop.
+            let ma = unsafeBitCast(unsafeBitCast(a, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: SIMD8<Float>.self)
+            let mb = unsafeBitCast(unsafeBitCast(b, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: SIMD8<Float>.self)
+            p0.replace(with: ma, where: ma .> p0)
+            p1.replace(with: mb, where: mb .> p1)
+            s0 += a * a
+            s1 += b * b
+            clips.replace(with: clips + 1, where: ma .>= clip)
+            clips.replace(with: clips + 1, where: mb .>= clip)
+            i += 8
+        }
+        peaks[0] = max(peaks[0], p0.max())
+        sumSquares[0] += Double(s0.sum())
+        if c == 2 {
+            peaks[1] = max(peaks[1], p1.max())
+            sumSquares[1] += Double(s1.sum())
+        }
+        clipped &+= Int(clips.sum())
+        return whole
+        #endif
+    }
+}
