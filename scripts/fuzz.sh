@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"sniff mp4 webm mp3 manifest-csv manifest-jsonl api"}
+TARGETS=${FUZZ_TARGETS:-"sniff mp4 webm mp3 ogg manifest-csv manifest-jsonl api"}
 SCRATCH=.build/fuzz
 SWIFT=${SWIFT:-swift}
 
@@ -29,6 +29,11 @@ if command -v sox >/dev/null 2>&1; then
     sox -n -r 16000 -c 2 "$generated/tone.flac" synth 1 sine 300 2>/dev/null || true
     sox -n -r 16000 -c 1 "$generated/tone.ogg" synth 1 sine 300 2>/dev/null || true
 fi
+if command -v ffmpeg >/dev/null 2>&1; then
+    # Ogg Opus: one mono and one stereo second, small pages so packets and pages both vary.
+    ffmpeg -nostdin -v error -y -f lavfi -i "sine=f=300:d=1" -c:a libopus -b:a 24k -page_duration 100000 "$generated/tone.opus" || true
+    ffmpeg -nostdin -v error -y -f lavfi -i "sine=f=200:d=1" -ac 2 -c:a libopus -b:a 32k "$generated/tone-stereo.opus" || true
+fi
 
 failed=""
 for target in $TARGETS; do
@@ -38,6 +43,7 @@ for target in $TARGETS; do
         mp4) seed mp4 Tests/Fixtures/*.mp4 Tests/Fixtures/*.m4a; dict=Fuzz/dict/mp4.dict ;;
         webm) seed webm Tests/Fixtures/*.webm; dict=Fuzz/dict/ebml.dict ;;
         mp3) seed mp3 Tests/Fixtures/*.mp3 ;;
+        ogg) seed ogg "$generated"/*.opus ;;
         manifest-csv) seed manifest-csv Fuzz/seeds/manifest-csv/*; dict=Fuzz/dict/json.dict ;;
         manifest-jsonl) seed manifest-jsonl Fuzz/seeds/manifest-jsonl/*; dict=Fuzz/dict/json.dict ;;
         api) seed api Fuzz/seeds/api/*; dict=Fuzz/dict/json.dict ;;

@@ -52,8 +52,11 @@ public enum AudioProbe {
             case .webm:
                 guard let file = FileBytes(path: path) else { return .unknown("speech not estimated: \(String(cString: strerror(errno)))") }
                 return AudioProbe.decodedSpeech(by: "libopus", duration: duration) { try OpusWebMDecoder.analyse(file) }
+            case .opus:
+                guard let file = FileBytes(path: path) else { return .unknown("speech not estimated: \(String(cString: strerror(errno)))") }
+                return AudioProbe.decodedSpeech(by: "libopus", duration: duration) { try OggOpusDecoder.analyse(file) }
             case .mp3: return AudioProbe.mp3Speech(path: path, duration: duration)
-            case .wav, .flac, .ogg, .opus: return AudioProbe.sndfileSpeech(path: path, duration: duration)
+            case .wav, .flac, .ogg: return AudioProbe.sndfileSpeech(path: path, duration: duration)
             }
         }
 

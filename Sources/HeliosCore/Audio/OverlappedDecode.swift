@@ -41,36 +41,56 @@ enum OverlappedDecode {
         case withAnalysis
     }
 
-    /// The whole speech pass over a decoder (`read` as for `run`) on two threads: the decoder runs
-    /// a few blocks ahead of the frame analysis, on this thread, and the front runs beside
-    /// whichever is the lighter (`front`). (A third thread for the front balanced no better on
-    /// two cores, and cost its hand-offs.) nil when the estimator does not take the rate.
+    /// The whole speech pass over a decoder (`read` as for `run`) on two threads: see
+    /// `speech(sampleRate:channels:front:produce:)`.
     static func speech(
         sampleRate: Int, channels: Int, front placement: FrontPlacement, blockFrames: Int = 8192,
         read: @escaping (UnsafeMutablePointer<Float>, Int) -> Int
     ) -> SpeechAnalysis? {
-        guard var estimator = SpeechEstimator(sampleRate: sampleRate, channels: channels) else { return nil }
-        if placement == .withAnalysis {
-            _ = run(blockFrames: blockFrames, channels: channels, read: read) { estimator.consume($0) }
-            return estimator.finish()
-        }
-        let pipe = BlockPipe(capacity: blockFrames)
-        let stage = FrontStage(estimator.detachedFront)
-        let producer = Producer {
+        try? speech(sampleRate: sampleRate, channels: channels, front: placement, blockFrames: blockFrames) { push in
             let decoded = UnsafeMutableBufferPointer<Float>.allocate(capacity: blockFrames * channels)
             defer { decoded.deallocate() }
-            var out: [Float] = []
             while let base = decoded.baseAddress {
                 let got = min(blockFrames, max(0, read(base, blockFrames)))
-                stage.front.process(UnsafeBufferPointer(rebasing: decoded[0..<got * channels]), into: &out)
-                out.withUnsafeBufferPointer { pipe.push($0) }
+                push(UnsafeBufferPointer(rebasing: decoded[0..<got * channels]))
                 if got < blockFrames { break }
             }
         }
+    }
+
+    /// The whole speech pass on two threads: `produce` decodes on the second thread, handing
+    /// interleaved samples of `channels` channels to `push` in blocks of any size, a few blocks
+    /// ahead of the frame analysis on this thread; the estimator's front (level figures, downmix,
+    /// resampling to 8 kHz) runs beside whichever is the lighter (`front`). (A third thread for
+    /// the front balanced no better on two cores, and cost its hand-offs.) nil when the estimator
+    /// does not take the rate; rethrows what `produce` throws, once both threads are done.
+    static func speech(
+        sampleRate: Int, channels: Int, front placement: FrontPlacement, blockFrames: Int = 8192,
+        produce: @escaping (_ push: (UnsafeBufferPointer<Float>) -> Void) throws -> Void
+    ) throws -> SpeechAnalysis? {
+        guard var estimator = SpeechEstimator(sampleRate: sampleRate, channels: channels) else { return nil }
+        let pipe = BlockPipe(capacity: blockFrames * channels)
+        let stage = FrontStage(estimator.detachedFront)
+        let producer = Producer {
+            var out: [Float] = []
+            do {
+                try produce { block in
+                    guard placement == .withDecoder else { return pipe.push(block) }
+                    stage.front.process(block, into: &out)
+                    out.withUnsafeBufferPointer { pipe.push($0) }
+                }
+            } catch {
+                stage.failure = error
+            }
+        }
         let decoder = Worker { producer.run(); pipe.close() }
-        pipe.drain { estimator.consumeAnalysisRate($0) }
+        pipe.drain { block in
+            if placement == .withDecoder { estimator.consumeAnalysisRate(block) } else { estimator.consume(block) }
+        }
         decoder.join()
-        return estimator.finish(front: &stage.front)
+        if let failure = stage.failure { throw failure }
+        if placement == .withDecoder { return estimator.finish(front: &stage.front) }
+        return estimator.finish()
     }
 }
 
@@ -85,6 +105,8 @@ private final class Producer: @unchecked Sendable {
 // @unchecked: one thread at a time, handed over at the thread's start and join.
 private final class FrontStage: @unchecked Sendable {
     var front: SignalFront
+    /// What the producer threw.
+    var failure: (any Error)?
     init(_ front: SignalFront) { self.front = front }
 }
 
@@ -99,8 +121,11 @@ private final class BlockPipe: @unchecked Sendable {
     private let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: BlockPipe.slots)
     private let free = DispatchSemaphore(value: BlockPipe.slots)
     private let filled = DispatchSemaphore(value: 0)
-    /// The producer's next slot, and the consumer's: each touched by its own thread only.
+    /// The producer's next slot, the one it is filling by `push` and how full, and the
+    /// consumer's next: each touched by its own thread only.
     private var produced = 0
+    private var open: Int?
+    private var openCount = 0
     private var consumed = 0
 
     init(capacity: Int) {
@@ -120,6 +145,7 @@ private final class BlockPipe: @unchecked Sendable {
 
     /// Producer: `write` fills the next free slot and returns how many floats it wrote.
     func fill(_ write: (UnsafeMutableBufferPointer<Float>) -> Int) {
+        publish()
         free.wait()
         let slot = produced % Self.slots
         counts[slot] = min(capacity, max(0, write(buffers[slot])))
@@ -127,21 +153,38 @@ private final class BlockPipe: @unchecked Sendable {
         filled.signal()
     }
 
-    /// Producer: copies `samples` into as many slots as they need (none when empty).
+    /// Producer: appends `samples` to the slot being filled, handing each slot over as it fills
+    /// (so small pushes, an Opus packet's 320 samples, do not cost a hand-off each).
     func push(_ samples: UnsafeBufferPointer<Float>) {
+        guard let source = samples.baseAddress else { return }
         var start = 0
         while start < samples.count {
-            let n = min(capacity, samples.count - start)
-            fill { slot in
-                _ = slot.initialize(from: UnsafeBufferPointer(rebasing: samples[start..<(start + n)]))
-                return n
+            if open == nil {
+                free.wait()
+                open = produced % Self.slots
+                openCount = 0
             }
+            guard let slot = open, let target = buffers[slot].baseAddress else { return }
+            let n = min(capacity - openCount, samples.count - start)
+            (target + openCount).update(from: source + start, count: n)
+            openCount += n
             start += n
+            if openCount == capacity { publish() }
         }
+    }
+
+    /// Producer: hands over the slot being filled.
+    private func publish() {
+        guard let slot = open else { return }
+        counts[slot] = openCount
+        produced += 1
+        open = nil
+        filled.signal()
     }
 
     /// Producer: no more blocks.
     func close() {
+        publish()
         free.wait()
         counts[produced % Self.slots] = -1
         produced += 1

@@ -68,6 +68,7 @@ struct SndFile: ~Copyable {
     }
 
     /// Vorbis and Opus cost far more to decode than the estimator's front; PCM and FLAC far less.
+    /// (Ogg Opus has its own speech pass, `OggOpusDecoder`; Opus is here for completeness.)
     private var speechFront: OverlappedDecode.FrontPlacement {
         let sub = format & Int32(SF_FORMAT_SUBMASK)
         return sub == Int32(SF_FORMAT_VORBIS) || sub == Int32(SF_FORMAT_OPUS) ? .withAnalysis : .withDecoder

@@ -6,7 +6,7 @@ import FoundationEssentials
 package enum FuzzEntry {
     /// Every target by the name `make fuzz` and the regression directory use.
     package static let targets: [String: @Sendable ([UInt8]) -> Void] = [
-        "sniff": sniff, "mp4": mp4, "webm": webm, "mp3": mp3,
+        "sniff": sniff, "mp4": mp4, "webm": webm, "mp3": mp3, "ogg": ogg,
         "manifest-csv": manifestCSV, "manifest-jsonl": manifestJSONLines, "api": apiAnswer,
     ]
 
@@ -27,6 +27,11 @@ package enum FuzzEntry {
         let file = FileBytes(bytes: data)
         _ = try? MP4Timing.read(file)
         _ = try? AACDecoder.analyse(file)
+    }
+
+    /// The Ogg page reader and the Opus speech pass over every packet it yields.
+    package static func ogg(_ data: [UInt8]) {
+        _ = try? OggOpusDecoder.analyse(FileBytes(bytes: data))
     }
 
     /// WebM timing, and the demuxer's walk over every block (what Opus decoding reads).

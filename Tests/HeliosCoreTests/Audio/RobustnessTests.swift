@@ -80,23 +80,41 @@ private let unknownSize: [UInt8] = [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x
 private let ebmlHeader = element([0x1A, 0x45, 0xDF, 0xA3], element([0x42, 0x82], Array("webm".utf8)))
 private let segmentID: [UInt8] = [0x18, 0x53, 0x80, 0x67]
 private let clusterID: [UInt8] = [0x1F, 0x43, 0xB6, 0x75]
-private let tracks = element([0x16, 0x54, 0xAE, 0x6B], element([0xAE],
-    element([0xD7], [1]) + element([0x83], [2])
-    + element([0xE1], element([0xB5], withUnsafeBytes(of: Double(48_000).bitPattern.bigEndian, Array.init)) + element([0x9F], [1]))))
+private func tracksElement(codec: String?) -> [UInt8] {
+    element([0x16, 0x54, 0xAE, 0x6B], element([0xAE],
+        element([0xD7], [1]) + element([0x83], [2]) + (codec.map { element([0x86], Array($0.utf8)) } ?? [])
+        + element([0xE1], element([0xB5], withUnsafeBytes(of: Double(48_000).bitPattern.bigEndian, Array.init)) + element([0x9F], [1]))))
+}
+private let tracks = tracksElement(codec: nil)
 
-/// A live recording as browsers write it: unknown-size Segment and Clusters, no Duration, 20 ms blocks.
-private func liveWebM(clusters: [(timecode: UInt16, blocks: Int)]) -> [UInt8] {
+/// A live recording as browsers write it: unknown-size Segment and Clusters, no Duration, 20 ms
+/// blocks (each a tiny mono Opus packet). `lacedBlock`: that block (counted over the whole file)
+/// says it is Xiph-laced.
+private func liveWebM(clusters: [(timecode: UInt16, blocks: Int)], codec: String? = nil, lacedBlock: Int? = nil) -> [UInt8] {
     var bytes = ebmlHeader + segmentID + unknownSize
     bytes += element([0x15, 0x49, 0xA9, 0x66], element([0x2A, 0xD7, 0xB1], [0x0F, 0x42, 0x40]))
-    bytes += tracks
+    bytes += tracksElement(codec: codec)
+    var count = 0
     for cluster in clusters {
         bytes += clusterID + unknownSize + element([0xE7], withUnsafeBytes(of: cluster.timecode.bigEndian, Array.init))
         for i in 0..<cluster.blocks {
             let t = UInt16(i * 20)
-            bytes += element([0xA3], [0x81, UInt8(t >> 8), UInt8(t & 0xFF), 0x80, 0xFC, 0xFF, 0xFE])
+            let flags: UInt8 = count == lacedBlock ? 0x82 : 0x80
+            bytes += element([0xA3], [0x81, UInt8(t >> 8), UInt8(t & 0xFF), flags, 0x78, 0xFF, 0xFE])
+            count += 1
         }
     }
     return bytes
+}
+
+/// The WebM speech pass runs on a second thread: what stops it there (a laced block, which
+/// neither browsers nor ffmpeg write for audio) must come back as the reason, not be lost.
+@Test(.blocking) func aLacedWebMBlockMidStreamMakesSpeechUnknownWithItsReason() throws {
+    let plain = RecordingValidator.validate(path: AudioScratch.write("live-opus.webm", liveWebM(clusters: [(0, 500), (10_000, 100)], codec: "A_OPUS")))
+    #expect(plain.audio?.speechSeconds != nil, "\(plain)")
+    let laced = RecordingValidator.validate(path: AudioScratch.write("live-laced.webm", liveWebM(clusters: [(0, 500), (10_000, 100)], codec: "A_OPUS", lacedBlock: 450)))
+    #expect(laced.audio?.speechSeconds == nil)
+    #expect(laced.warnings == [ValidationFinding(code: "SPEECH_UNKNOWN", message: "speech not estimated: the WebM file laces its Opus blocks")], "\(laced)")
 }
 
 @Test(.blocking) func liveWebMWithUnknownSizesIsMeasuredFromItsLastBlock() throws {
