@@ -29,6 +29,9 @@
 #     audio; its speech seconds = number of speech frames x frame length.
 #   - `ffmpeg -af silencedetect=noise=-40dB:d=0.5` (one process per file), for its wall time
 #     against helios' (interleaved batch by batch) and, in the CSV, its duration - silence figure.
+#   - Speed per file, as the issue's target is put: for the longest file of each kind (16 kHz
+#     WAV, each resampled variant, each codec), `helios validate FILE` against silencedetect on
+#     the same file, one process each, interleaved, fastest of 9 runs each, and their ratio.
 # Prints, per category (clean, noise 20/10 dB, resampled, each codec, gaps, truth < 6.5 s,
 # decision zone 6.5-14 s, truth >= 10 s, all) and estimator: N, MAE, bias (estimate - truth) and
 # the verdict confusion: falseRej (truth >= 10 s, rejected), shortPass (truth < 6.5 s, ok with no

@@ -6,6 +6,8 @@ Usage (from the repository root, with the bench venv's python):
     speech_real.py measure WORK HELIOS         # helios, VADs, silencedetect; results.csv, table
     speech_real.py rescore WORK HELIOS         # helios only, on the corpus and VAD figures of the
                                                # last `measure` (WORK/results.csv): for tuning
+    speech_real.py speed   WORK HELIOS         # per-file time against silencedetect (also the
+                                               # end of `measure`)
 Env: SEED, QUICK, JOBS, SILERO (see speech-real.sh).
 """
 import csv
@@ -427,6 +429,45 @@ def measure(work, helios):
           f"ffmpeg silencedetect (one process per file) {t_silence:.2f} s; "
           f"helios / silencedetect = {t_helios / t_silence:.2f}")
     print(f"reference VADs ({', '.join(vads)}; {JOBS} processes, nice 19): {t_vad:.0f} s")
+    speed(work, helios)
+
+
+def speed(work, helios, rounds=9):
+    """Per file, as the issue states the target: helios validate on one file against ffmpeg
+    silencedetect on the same file, one process each, interleaved round by round so load weighs
+    on both; the fastest of `rounds` runs of each (the least disturbed). The longest file of each
+    kind: clean 16 kHz WAV, each resampled variant and each codec."""
+    rows = json.load(open(os.path.join(work, "manifest.json")))
+    kinds = {}
+    for r in rows:
+        kind = r["variant"] if r["variant"] != "clean" or r["codec"] in ("wav", None) else r["codec"]
+        if kind.startswith(("white", "pink")):
+            continue   # noise variants are 16 kHz WAVs like the clean ones
+        if kind not in kinds or r["duration"] > kinds[kind]["duration"]:
+            kinds[kind] = r
+    env = helios_env(work)
+    nul = subprocess.DEVNULL
+
+    def timed(cmd, env=None):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, stdout=nul, stderr=nul, env=env)
+        return time.perf_counter() - t0
+
+    print(f"\nper-file speed (fastest of {rounds}, one process per file): helios validate vs ffmpeg silencedetect")
+    print(f"  {'kind':12} {'file':24} {'audio s':>8} {'helios ms':>10} {'silencedetect ms':>17} {'ratio':>6}")
+    ratios = []
+    for kind, r in sorted(kinds.items()):
+        h, f = [], []
+        for _ in range(rounds):
+            h.append(timed([helios, "validate", r["path"]], env))
+            f.append(timed(["ffmpeg", "-nostdin", "-hide_banner", "-i", r["path"], "-af",
+                            "silencedetect=noise=-40dB:d=0.5", "-f", "null", "-"]))
+        ratio = min(h) / min(f)
+        ratios.append(ratio)
+        print(f"  {kind:12} {os.path.basename(r['path']):24} {r['duration']:8.1f} {min(h) * 1000:10.1f} "
+              f"{min(f) * 1000:17.1f} {ratio:6.2f}")
+    if ratios:
+        print(f"  worst ratio {max(ratios):.2f} (target: at most 0.50)")
 
 
 def rescore(work, helios):
@@ -574,5 +615,7 @@ if __name__ == "__main__":
         measure(sys.argv[2], sys.argv[3])
     elif cmd == "rescore" and len(sys.argv) == 4:
         rescore(sys.argv[2], sys.argv[3])
+    elif cmd == "speed" and len(sys.argv) == 4:
+        speed(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)
