@@ -56,7 +56,7 @@ enum AACDecoder {
     /// thread at a time: the caller until the first frame is decoded, then the decoding thread
     /// (OverlappedDecode starts it after, and joins it before the caller goes on).
     // @unchecked: the handle and buffers pass between the two threads at a thread start and join.
-    private final class Stream: @unchecked Sendable {
+    final class Stream: @unchecked Sendable {
         private let file: FileBytes
         private let config: [UInt8]
         private let units: [(offset: UInt64, size: Int)]

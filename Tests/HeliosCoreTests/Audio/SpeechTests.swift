@@ -328,3 +328,23 @@ func oneDamagedAACFrameCostsAboutOneFrame(name: String) throws {
     let speech = try #require(report.audio?.speechSeconds, "\(report)")
     #expect(abs(speech - intact) <= 1, "damaged \(speech) s, intact \(intact) s")
 }
+
+/// HE-AAC signalled explicitly (audio object type 5: SBR at twice the 16 kHz core rate) over the
+/// fixture's LC frames: FAAD2 reports the doubled rate from the first frame, every frame comes
+/// out at that rate, and the estimate made at 32 kHz is the one made at 16 kHz. (What
+/// AACDecoder.analyse does after its first frame, with the configuration swapped.)
+@Test(.blocking) func explicitHEAACSignallingDoublesTheRateAndKeepsTheEstimate() throws {
+    let file = try #require(FileBytes(path: TestPaths.fixture("ok-12s.m4a")))
+    let track = try #require(try MP4Samples.audioTrack(file))
+    var units: [(offset: UInt64, size: Int)] = []
+    try MP4Samples.forEachSample(file, track: track) { units.append(($0, $1)); return true }
+    // 00101 (SBR) 1000 (16 kHz) 0001 (mono) 0101 (32 kHz) 00010 (LC) 000 (GASpecificConfig)
+    let stream = try #require(AACDecoder.Stream(file: file, config: [0x2C, 0x0A, 0x88, 0x00], units: units))
+    #expect(stream.decodeNext())
+    // FAAD2 gives mono HE-AAC as two channels (parametric stereo may follow): the estimator downmixes.
+    #expect(stream.rate == 32_000 && (1...2).contains(stream.channels), "\(stream.rate) Hz, \(stream.channels) channels")
+    let analysis = try #require(OverlappedDecode.speech(sampleRate: stream.rate, channels: stream.channels, front: .withAnalysis) { stream.read(into: $0, frames: $1) })
+    #expect(abs(analysis.analysedSeconds - 12) < 0.2, "\(analysis.analysedSeconds) s decoded")
+    let plain = try #require(RecordingValidator.validate(path: TestPaths.fixture("ok-12s.m4a")).audio?.speechSeconds)
+    #expect(abs(analysis.speechSeconds - plain) <= 0.5, "HE-AAC \(analysis.speechSeconds) s, LC \(plain) s")
+}
