@@ -337,8 +337,13 @@ import Testing
         let (_, url) = try runCreatedElsewhere(h)
         let r = try h.helios(["upload", path, "--url", url, "--json"], env: ["THYMIA_API_KEY": "", "NO_COLOR": "1"])
         #expect(r.status == 0, "\(r.stderr)")
-        let warnings = r.stderr.split(separator: "\n").filter { $0.hasPrefix("warning: ") }.map { String($0.split(separator: ": ")[2]) }
-        #expect(warnings == ["EXTENSION_MISMATCH", "SILENT_CHANNEL"], "\(r.stderr)")
+        // Under --json every stderr line is a JSON object; the warnings carry their file and code.
+        let warnings = try r.stderrJSONLines().filter { $0["event"] as? String == "warning" }
+        #expect(warnings.map { $0["code"] as? String } == ["EXTENSION_MISMATCH", "SILENT_CHANNEL"], "\(r.stderr)")
+        #expect(warnings.allSatisfy { $0["file"] as? String == path }, "\(r.stderr)")
+        // And in text, the same warnings as lines.
+        let text = try h.helios(["validate", path], env: ["NO_COLOR": "1"])
+        #expect(text.stdout.contains("EXTENSION_MISMATCH"), "\(text.stdout)")
         let result = try #require(try r.jsonLines().first)
         #expect((result["warnings"] as? [String])?.count == 2, "\(result)")
     }

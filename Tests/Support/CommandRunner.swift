@@ -13,8 +13,14 @@ public struct CommandResult: Sendable {
     }
 
     /// stdout as JSON Lines, each line decoded to a dictionary (a test fails on a bad line).
-    public func jsonLines() throws -> [[String: Any]] {
-        try stdout.split(separator: "\n").map { line in
+    public func jsonLines() throws -> [[String: Any]] { try Self.objects(stdout) }
+
+    /// stderr as JSON Lines (what `--json` promises): a test fails on any line that is not one
+    /// JSON object.
+    public func stderrJSONLines() throws -> [[String: Any]] { try Self.objects(stderr) }
+
+    private static func objects(_ text: String) throws -> [[String: Any]] {
+        try text.split(separator: "\n").map { line in
             guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
                 throw CocoaError(.propertyListReadCorrupt, userInfo: [NSDebugDescriptionErrorKey: "not a JSON object: \(line)"])
             }

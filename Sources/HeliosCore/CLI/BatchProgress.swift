@@ -2,34 +2,33 @@ import FoundationEssentials
 import Glibc
 import Synchronization
 
-/// Progress of a command's runs on stderr. On a terminal one live line is redrawn in place (an
-/// upload bar, or how many runs are waiting); elsewhere a plain line at most every 5 seconds;
-/// nothing under --quiet. Every other stderr/stdout write goes through `print` so the live line
-/// is cleared first and never mixes with results.
+/// Progress of a command's runs on stderr, through the command's `Console`. On a terminal one
+/// live line is redrawn in place (an upload bar, or how many runs are waiting); elsewhere a plain
+/// line at most every 5 seconds; nothing under --quiet. The console clears the live line before
+/// any other write, so it never mixes with results or events.
 final class BatchProgress: Sendable {
     private struct Upload { var name: String; var sent: Int64; var total: Int64 }
     private struct State {
         var uploads: [Int: Upload] = [:]
         var waiting: [Int: String] = [:]
         var finished = 0
-        var drawn = false
         var lastPlain = Date.distantPast
         var lastPlainText = ""
         var ticker: Worker?
         var stopped = false
     }
 
-    private let output: Output
+    private let console: Console
     private let live: Bool
     private let quiet: Bool
     private let total: Int
     private let started = Date()
     private let state = Mutex(State())
 
-    init(output: Output, isTerminal: Bool, quiet: Bool, total: Int) {
-        self.output = output
-        live = isTerminal && !quiet
-        self.quiet = quiet
+    init(console: Console, isTerminal: Bool, total: Int) {
+        self.console = console
+        live = isTerminal && !console.quiet && !console.json
+        quiet = console.quiet
         self.total = total
     }
 
@@ -46,10 +45,8 @@ final class BatchProgress: Sendable {
     }
 
     func stop() {
-        state.withLock {
-            $0.stopped = true
-            clearLocked(&$0)
-        }
+        state.withLock { $0.stopped = true }
+        console.clearLive()
     }
 
     private var isStopped: Bool { state.withLock { $0.stopped } }
@@ -66,32 +63,16 @@ final class BatchProgress: Sendable {
         }
     }
 
-    /// A result on stdout, the live line cleared first.
-    func result(_ text: String) { state.withLock { clearLocked(&$0); output.out(text) } }
-    /// A note on stderr (suppressed by --quiet).
-    func note(_ text: String) { guard !quiet else { return }; state.withLock { clearLocked(&$0); output.err(Text.terminalSafe(text) + "\n") } }
-    /// Always printed (warnings, errors).
-    func err(_ text: String) { state.withLock { clearLocked(&$0); output.err(text) } }
-
-    private func clearLocked(_ s: inout State) {
-        if s.drawn { output.err("\r\u{1B}[2K") }
-        s.drawn = false
-    }
-
     private func tick() {
         state.withLock { s in
             guard !s.stopped else { return }
             let text = describe(s)
             if live {
-                clearLocked(&s)
-                if !text.isEmpty {
-                    output.err(text)
-                    s.drawn = true
-                }
+                console.drawLive(text)
             } else if !text.isEmpty, Date().timeIntervalSince(s.lastPlain) >= 5 || s.lastPlainText.isEmpty {
                 let comparable = Self.withoutSeconds(text)
                 guard comparable != s.lastPlainText || Date().timeIntervalSince(s.lastPlain) >= 30 else { return }
-                output.err(text + "\n")
+                console.progress(text)
                 s.lastPlain = Date()
                 s.lastPlainText = comparable
             }

@@ -25,8 +25,7 @@ final class BatchRunner: Sendable {
          concurrency: Int, jobs: Int) {
         self.session = session
         self.concurrency = max(1, concurrency)
-        let progress = BatchProgress(output: session.output, isTerminal: session.context.stderrIsTerminal,
-                                     quiet: session.global.quiet, total: jobs)
+        let progress = BatchProgress(console: session.console, isTerminal: session.context.stderrIsTerminal, total: jobs)
         self.progress = progress
         var env = RunEnvironment(journal: session.journal, uploads: session.uploads, client: client,
                                  cancellation: session.context.cancellation, now: session.context.now,
@@ -69,11 +68,11 @@ final class BatchRunner: Sendable {
         switch event {
         case .created(let runId, let file, let label, let bytes, let replacing):
             let replacing = replacing.map { " to replace \($0)" } ?? ""
-            progress.note("created run \(runId) for \(file)\(replacing) (user label \(label)); uploading \(BatchProgress.size(bytes))")
+            session.console.note("created run \(runId) for \(file)\(replacing) (user label \(label)); uploading \(BatchProgress.size(bytes))")
         case .recovered(let runId, let file):
-            progress.note("found run \(runId) for \(file), created before an interruption; resuming it")
+            session.console.note("found run \(runId) for \(file), created before an interruption; resuming it")
         case .unconfirmedCreateSuperseded(let file, let since):
-            progress.err(session.warningLine("an earlier create for \(file) (at \(since)) was never confirmed, so a run may exist that helios cannot name; creating one now ('helios runs' lists the unconfirmed one)"))
+            session.console.warn("an earlier create for \(file) (at \(since)) was never confirmed, so a run may exist that helios cannot name; creating one now ('helios runs' lists the unconfirmed one)")
         case .uploadStarted(let file, let bytes):
             progress.uploadStarted(index, name: Text.lastPathComponent(file), bytes: bytes)
         case .uploadProgress(let p):
@@ -81,15 +80,15 @@ final class BatchRunner: Sendable {
         case .uploadEnded:
             progress.uploadEnded(index)
         case .resending(let runId, let file):
-            progress.note("run \(runId) has not received \(file) yet; sending it to the run's own upload URL")
+            session.console.note("run \(runId) has not received \(file) yet; sending it to the run's own upload URL")
         case .abandoned(let runId, let file, let reason):
-            progress.err(session.warningLine("run \(runId) for \(file) never received its recording and \(reason); creating a fresh run"))
+            session.console.warn("run \(runId) for \(file) never received its recording and \(reason); creating a fresh run")
         case .status(_, let status):
             progress.waiting(index, status: status.rawValue)
         case .pollFailed(let runId, let reason):
-            progress.note("polling run \(runId) failed (\(reason)); polling again")
+            session.console.note("polling run \(runId) failed (\(reason)); polling again")
         case .urlNotKept(let runId, let reason):
-            progress.err(session.warningLine("the upload URL of run \(runId) could not be kept (\(reason)); an interrupted upload will need a fresh run"))
+            session.console.warn("the upload URL of run \(runId) could not be kept (\(reason)); an interrupted upload will need a fresh run")
         }
     }
 
@@ -100,20 +99,20 @@ final class BatchRunner: Sendable {
             let r = job.recording
             let result = RunResult(file: r?.path, runId: run.id, status: run.status, userLabel: job.request?.user.userLabel,
                                    audio: r?.audio, localWarnings: r?.report.warnings ?? [], run: run)
-            progress.result(json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette))
+            session.console.result(json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette))
         case .uploaded(let runId):
             if json {
-                progress.result(JSONLine.encode(RunResult(file: job.recording?.path, runId: runId, status: "UPLOADED",
+                session.console.result(JSONLine.encode(RunResult(file: job.recording?.path, runId: runId, status: "UPLOADED",
                                                           userLabel: job.request?.user.userLabel, audio: job.recording?.audio,
                                                           localWarnings: job.recording?.report.warnings ?? [])))
             } else {
-                progress.result(runId + "\n")
+                session.console.result(runId + "\n")
             }
         case .failed(let failure), .unconfirmedCreate(_, let failure?):
             let code = RunExit.code(for: failure)
             if code == .authFailed || failure.cause == .journal { stopAll(failure) }
             guard firstOfItsKind(code) else { return }
-            progress.err(CLIFailure(code, failure.message, runId: failure.runId).rendered(json: json))
+            session.console.fail(CLIFailure(code, failure.message, runId: failure.runId))
         case .pending, .unconfirmedCreate, .notStarted:
             break
         }

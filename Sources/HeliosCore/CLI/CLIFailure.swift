@@ -38,11 +38,8 @@ public struct CLIFailure: Error, Sendable, Equatable {
         var error: Body
     }
 
-    /// Prints the failure on stderr: `error: …` and hints, or one JSON object under `--json`.
-    public func report(to output: Output, json: Bool) {
-        output.err(rendered(json: json))
-    }
-
+    /// The failure as printed on stderr (by `Console.fail`, the one place that prints failures):
+    /// `error: …` and hints, or one JSON object under `--json`.
     public func rendered(json: Bool) -> String {
         if json {
             return JSONLine.encode(JSONForm(error: .init(kind: exitCode.kind, message: message, exitCode: exitCode.rawValue,

@@ -15,40 +15,42 @@ public enum HeliosCLI {
         do {
             invocation = try Invocation.parse(arguments, today: context.today)
         } catch {
-            CLIFailure.usage(error).report(to: output, json: jsonRequested)
+            Console(output: output, json: jsonRequested).fail(CLIFailure.usage(error))
             return ExitCode.usage.rawValue
         }
+        // Every failure that ends the command is reported here, by the command's console.
+        let console = Console(output: output, global: invocation.global, context: context)
         do {
-            return try dispatch(invocation, context: context, output: output).rawValue
+            return try dispatch(invocation, context: context, output: output, console: console).rawValue
         } catch let failure as CLIFailure {
-            failure.report(to: output, json: invocation.global.json)
+            console.fail(failure)
             return failure.exitCode.rawValue
         } catch {
-            CLIFailure(.runFailed, "\(error)").report(to: output, json: invocation.global.json)
+            console.fail(CLIFailure(.runFailed, "\(error)"))
             return ExitCode.runFailed.rawValue
         }
     }
 
-    static func dispatch(_ invocation: Invocation, context: CLIContext, output: Output) throws -> ExitCode {
+    static func dispatch(_ invocation: Invocation, context: CLIContext, output: Output, console: Console) throws -> ExitCode {
         switch invocation.command {
         case .version:
-            output.out("helios \(HeliosVersion.string)\n")
+            console.result("helios \(HeliosVersion.string)\n")
             return .success
         case .help(let topic):
-            output.out(helpText(topic))
+            console.result(helpText(topic))
             return .success
         case .validate(let files):
-            return ValidateCommand(files: files, global: invocation.global, context: context, output: output).run()
+            return ValidateCommand(files: files, global: invocation.global, context: context, console: console).run()
         case .submit(let o):
-            return try RunCommands(session: Session(global: invocation.global, context: context, output: output)).submit(o)
+            return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).submit(o)
         case .upload(let o):
-            return try RunCommands(session: Session(global: invocation.global, context: context, output: output)).upload(o)
+            return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).upload(o)
         case .poll(let o):
-            return try RunCommands(session: Session(global: invocation.global, context: context, output: output)).poll(o)
+            return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).poll(o)
         case .status(let o):
-            return try RunCommands(session: Session(global: invocation.global, context: context, output: output)).status(o)
+            return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).status(o)
         case .runs(let pendingOnly):
-            return try RunCommands(session: Session(global: invocation.global, context: context, output: output)).runs(pendingOnly: pendingOnly)
+            return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).runs(pendingOnly: pendingOnly)
         }
     }
 

@@ -77,8 +77,16 @@ public enum Help {
 
           audio:     {"format","durationSeconds","speechSeconds","sampleRate","channels","bytes","sha256"}
 
-          Under --json a failure that ends the command prints on stderr:
-                     {"error":{"kind":"auth","message":"...","exitCode":4}}
+          Under --json every stderr line is one JSON object too:
+            events:  {"event":"note","message":...}          what is happening (not under --quiet)
+                     {"event":"warning","message":...,"file":...,"code":...}
+                     {"event":"rejected","message":...,"file":...,"problems":[...]}
+                     {"event":"retry","message":...,"attempt":N,"delaySeconds":S}  (not under --quiet)
+                     {"event":"progress","message":...}      off a terminal (not under --quiet)
+                     {"event":"http","message":...}          with -v, secrets redacted
+            resume:  {"resume":"helios ..."}
+            failure: {"error":{"kind":"auth","message":"...","exitCode":4,"runId":...,"resume":...}}
+                     (the last line when a failure ends the command)
 
         """
     }

@@ -206,7 +206,7 @@ struct RunCommands {
     private func sendToURL(_ url: String, _ recording: PreparedRecording, speechPass check: RecordingValidator.Staged?,
                            skipValidation: Bool) throws -> ExitCode {
         let client = session.client(baseURL: "https://unused.invalid", apiKey: "")
-        let progress = BatchProgress(output: output, isTerminal: session.context.stderrIsTerminal, quiet: global.quiet, total: 1)
+        let progress = BatchProgress(console: session.console, isTerminal: session.context.stderrIsTerminal, total: 1)
         progress.uploadStarted(0, name: Text.lastPathComponent(recording.path), bytes: recording.audio.bytes)
         progress.start()
         defer { progress.stop() }
@@ -236,7 +236,7 @@ struct RunCommands {
         if let complete = full.report {
             // `finish()` extends the header's warnings, which were printed before the upload.
             for w in complete.warnings.dropFirst(report.warnings.count) {
-                progress.err(session.warningLine("\(recording.path): \(w.code): \(w.message)"))
+                session.console.warn(w.message, file: recording.path, code: w.code)
             }
             if !complete.ok {
                 let problems = complete.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
@@ -245,7 +245,7 @@ struct RunCommands {
                                      hints: [(uploadError == .withheld ? "the upload was stopped short of its last bytes, so the recording was not stored"
                                               : "the recording was not stored") + "; 'helios validate FILE' shows the full check"])
                 }
-                progress.err(session.warningLine("\(recording.path): sent despite the local check (--skip-validation): \(problems)"))
+                session.console.warn("\(recording.path): sent despite the local check (--skip-validation): \(problems)")
             }
             report = complete
         }
@@ -253,11 +253,11 @@ struct RunCommands {
             throw CLIFailure(uploadError.exitCode, "uploading \(recording.path): \(uploadError.message)")
         }
         progress.ended(0)
-        progress.note("uploaded \(recording.path) (\(BatchProgress.size(recording.audio.bytes)))")
+        session.console.note("uploaded \(recording.path) (\(BatchProgress.size(recording.audio.bytes)))")
         if global.json {
             var audio = recording.audio
             audio.speechSeconds = report.audio?.speechSeconds
-            progress.result(JSONLine.encode(RunResult(file: recording.path, runId: nil, status: "UPLOADED", userLabel: nil,
+            session.console.result(JSONLine.encode(RunResult(file: recording.path, runId: nil, status: "UPLOADED", userLabel: nil,
                                                       audio: audio, localWarnings: report.warnings)))
         }
         return .success
@@ -285,7 +285,7 @@ struct RunCommands {
         var rejected: [ValidationReport] = []
         for report in reports {
             let file = report.file
-            for w in report.warnings { session.warn("\(file): \(w.code): \(w.message)") }
+            for w in report.warnings { session.warn(w.message, file: file, code: w.code) }
             if !report.ok {
                 let unreadable = report.problems.contains { ["NOT_FOUND", "NOT_A_FILE", "NOT_READABLE", "EMPTY"].contains($0.code) }
                 if !skipValidation || unreadable {
@@ -310,9 +310,7 @@ struct RunCommands {
             prepared.append(PreparedRecording(path: file, report: report, audio: audio, contentType: type))
         }
         guard rejected.isEmpty else {
-            for report in rejected.dropLast() {
-                output.err("error: " + Text.terminalSafe("\(report.file): " + report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")) + "\n")
-            }
+            for report in rejected.dropLast() { session.console.rejected(report) }
             let last = rejected[rejected.count - 1]
             let more = rejected.count > 1 ? " (and \(rejected.count - 1) more above)" : ""
             throw CLIFailure(.recordingRejected,
@@ -423,12 +421,12 @@ struct RunCommands {
             do {
                 let run = try client(entry?.baseURL ?? baseURL).getRun(id)
                 let result = RunResult(file: nil, runId: id, status: run.status, userLabel: nil, audio: nil, run: run)
-                output.out(global.json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette))
+                session.console.result(global.json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette))
                 if run.status == APIStatus.completeError.rawValue { worst = max(worst, .runFailed) }
                 journalStatus(run, entry: entry, baseURL: baseURL)
             } catch {
                 if error == .aborted { throw CLIFailure(.interrupted, "interrupted", runId: id) }
-                CLIFailure(error.exitCode, "run \(id): \(error.message)", runId: id).report(to: output, json: global.json)
+                session.console.fail(CLIFailure(error.exitCode, "run \(id): \(error.message)", runId: id))
                 worst = max(worst, error.exitCode)
             }
         }
@@ -488,7 +486,7 @@ struct RunCommands {
         var entries = try session.journal.latest(warn: { session.warn($0) })
         if pendingOnly { entries = entries.filter(\.isPending) }
         if global.json {
-            for e in entries { output.out(JSONLine.encode(e)) }
+            for e in entries { session.console.result(JSONLine.encode(e)) }
             return .success
         }
         guard !entries.isEmpty else {
@@ -506,8 +504,8 @@ struct RunCommands {
             cells.enumerated().map { i, c in i == cells.count - 1 ? c : Text.padded(c, to: widths[i]) }
                 .joined(separator: "  ") + "\n"
         }
-        output.out(line(header))
-        for row in rows { output.out(line(row)) }
+        session.console.result(line(header))
+        for row in rows { session.console.result(line(row)) }
         if entries.contains(where: { $0.state == .createUnconfirmed || $0.state == .creating }) {
             session.note("CREATE_UNCONFIRMED/CREATING: a create whose answer never came; a run may exist that helios cannot name (thymia cannot list runs)")
         }
@@ -576,10 +574,10 @@ struct RunCommands {
                                  hints: ["the runs go on"] + hints, resume: resume)
         default:
             for hint in hints { session.note(hint) }
-            if let resume { output.err(global.json ? JSONLine.encode(["resume": resume]) : "resume with: \(Text.terminalSafe(resume))\n") }
+            if let resume { session.console.resume(resume) }
             return code
         }
-        failure.report(to: output, json: global.json)
+        session.console.fail(failure)
         return code
     }
 

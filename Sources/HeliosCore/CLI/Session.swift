@@ -7,39 +7,32 @@ struct Session: Sendable {
     let global: GlobalOptions
     let context: CLIContext
     let output: Output
+    /// Every write of the command: results, notes, warnings, failures (one policy for --json,
+    /// --quiet and the live line).
+    let console: Console
     let journal: Journal
     let uploads: UploadURLStore
     let locks: RunLocks
-    let stderrPalette: Palette
     let stdoutPalette: Palette
     /// Shared by every client of this command, so a 429 slows all its workers down.
     let gate = RateGate()
 
-    init(global: GlobalOptions, context: CLIContext, output: Output) {
+    init(global: GlobalOptions, context: CLIContext, output: Output, console: Console? = nil) {
         self.global = global
         self.context = context
         self.output = output
+        self.console = console ?? Console(output: output, global: global, context: context)
         let path = Journal.defaultPath(environment: context.environment)
         journal = Journal(path: path, beforeEffect: context.beforeStateWrite)
         uploads = UploadURLStore(besideJournal: path, beforeEffect: context.beforeStateWrite)
         locks = RunLocks(besideJournal: path)
-        stderrPalette = Palette(mode: global.color, isTerminal: context.stderrIsTerminal, environment: context.environment)
         stdoutPalette = Palette(mode: global.color, isTerminal: context.stdoutIsTerminal, environment: context.environment)
     }
 
     /// A note on stderr (progress, what happened); silenced by --quiet.
-    func note(_ text: String) {
-        if !global.quiet { output.err(Text.terminalSafe(text) + "\n") }
-    }
+    func note(_ text: String) { console.note(text) }
 
-    func warn(_ text: String) {
-        output.err(warningLine(text))
-    }
-
-    /// A warning as `warn` prints it, for writers that must clear a live line first.
-    func warningLine(_ text: String) -> String {
-        stderrPalette.yellow("warning:") + " " + Text.terminalSafe(text) + "\n"
-    }
+    func warn(_ text: String, file: String? = nil, code: String? = nil) { console.warn(text, file: file, code: code) }
 
     /// `--base-url`, else `THYMIA_BASE_URL`, else the region's host. http:// only to loopback.
     func baseURL() throws -> String {
@@ -90,16 +83,12 @@ struct Session: Sendable {
     }
 
     func client(baseURL: String, apiKey: String) -> APIClient {
-        let output = output
+        let console = console
         let log: (@Sendable (String) -> Void)? = global.verbose
-            ? { @Sendable line in output.err(Text.terminalSafe(Redaction.text(line, secrets: [apiKey])) + "\n") }
+            ? { @Sendable line in console.http(Redaction.text(line, secrets: [apiKey])) }
             : nil
         let base: any HTTPTransport = context.transport ?? CurlTransport(version: HeliosVersion.string, log: log)
-        let quiet = global.quiet
-        let onRetry: @Sendable (RetryNotice) -> Void = { notice in
-            guard !quiet else { return }
-            output.err("retrying in \(Formatting.fixed(notice.delay, 1))s after \(notice.reason) (attempt \(notice.attempt))\n")
-        }
+        let onRetry: @Sendable (RetryNotice) -> Void = { console.retry($0) }
         let transport = RetryingTransport(GatedTransport(base, gate: gate), sleep: context.sleep, now: context.now, onRetry: onRetry)
         let cancellation = context.cancellation
         return APIClient(baseURL: baseURL, apiKey: apiKey, transport: transport, shouldAbort: { cancellation.isRequested })

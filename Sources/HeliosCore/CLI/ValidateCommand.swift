@@ -6,7 +6,7 @@ struct ValidateCommand {
     let files: [String]
     let global: GlobalOptions
     let context: CLIContext
-    let output: Output
+    let console: Console
 
     func run() -> ExitCode {
         let palette = Palette(mode: global.color, isTerminal: context.stdoutIsTerminal, environment: context.environment)
@@ -14,12 +14,12 @@ struct ValidateCommand {
         for file in files {
             // Ctrl-C between files: a list of 2,000 stops within one file's check.
             if context.cancellation.isRequested {
-                CLIFailure(.interrupted, "interrupted during the local check").report(to: output, json: global.json)
+                console.fail(CLIFailure(.interrupted, "interrupted during the local check"))
                 return .interrupted
             }
             let report = RecordingValidator.validate(path: file)
             allOK = allOK && report.ok
-            output.out(global.json ? JSONLine.encode(report) : ValidationText.line(report, palette: palette))
+            console.result(global.json ? JSONLine.encode(report) : ValidationText.line(report, palette: palette))
         }
         return allOK ? .success : .recordingRejected
     }
