@@ -4,6 +4,26 @@ import Testing
 
 /// The real binary's usage behaviour: stdout, stderr and exit status asserted apart.
 @Suite(.blocking) struct UsageCLITests {
+    /// `-` and --api-key-stdin with a terminal on stdin refuse at once (exit 2, naming what to
+    /// do) instead of waiting, silently, for input typed by hand. The terminal is a real
+    /// pseudo-terminal; the 20 s timeout is only a hang guard.
+    @Test(arguments: [
+        (["poll", "-"], "'-' reads run ids from standard input, which is a terminal", "line 1 of standard input is not a run id"),
+        (["status", "-"], "'-' reads run ids from standard input, which is a terminal", "line 1 of standard input is not a run id"),
+        (["status", "3f2b8c1e-6a4d-4e7b-9c0a-1d2e3f4a5b6c", "--api-key-stdin"], "--api-key-stdin reads the key from standard input, which is a terminal",
+         "the API key contains control characters, spaces"),
+    ])
+    func stdinThatIsATerminalIsRefusedAtOnce(arguments: [String], refusal: String, pipedAnswer: String) throws {
+        let r = try CommandRunner.helios(arguments + ["--base-url", "http://127.0.0.1:9"], environment: ["THYMIA_API_KEY": "k"],
+                                         timeout: 20, stdinIsTerminal: true)
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.hasPrefix("error: " + refusal), "\(r.stderr)")
+        // Piped, stdin is read: what it holds (not an id, not a usable key) is what is refused.
+        let piped = try CommandRunner.helios(arguments + ["--base-url", "http://127.0.0.1:9"], environment: ["THYMIA_API_KEY": "k"],
+                                             stdin: "not an id or a key\n", timeout: 20)
+        #expect(piped.stderr.hasPrefix("error: " + pipedAnswer), "\(piped.stderr)")
+    }
+
     @Test func mistypedCommandSuggestsAndExits2() throws {
         let r = try CommandRunner.helios(["submti", "a.wav"])
         #expect(r.status == 2)

@@ -34,10 +34,10 @@ public struct CommandResult: Sendable {
 public enum CommandRunner {
     public static func helios(
         _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
-        currentDirectory: String? = nil, timeout: TimeInterval = 120
+        currentDirectory: String? = nil, timeout: TimeInterval = 120, stdinIsTerminal: Bool = false
     ) throws -> CommandResult {
         try run(TestPaths.binDir + "/helios", arguments, environment: environment, stdin: stdin,
-                currentDirectory: currentDirectory, timeout: timeout)
+                currentDirectory: currentDirectory, timeout: timeout, stdinIsTerminal: stdinIsTerminal)
     }
 
     /// Under `make test-sanitize` the spawned binaries are sanitized too: they get the run's
@@ -48,7 +48,7 @@ public enum CommandRunner {
 
     public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
-        currentDirectory: String? = nil, timeout: TimeInterval = 120
+        currentDirectory: String? = nil, timeout: TimeInterval = 120, stdinIsTerminal: Bool = false
     ) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -63,10 +63,30 @@ public enum CommandRunner {
         let outPipe = Pipe(), errPipe = Pipe(), inPipe = Pipe()
         process.standardOutput = outPipe
         process.standardError = errPipe
-        process.standardInput = inPipe
+        // stdinIsTerminal: stdin is the slave side of a fresh pseudo-terminal that nobody types
+        // into, as an interactive shell's would be.
+        var master: Int32 = -1
+        if stdinIsTerminal {
+            // posix_openpt and ptsname are not in Swift's Glibc module, nor the ioctl numbers
+            // (function-like macros): /dev/ptmx with Linux's TIOCSPTLCK and TIOCGPTN.
+            let unlockRequest: UInt = 0x4004_5431, numberRequest: UInt = 0x8004_5430
+            master = open("/dev/ptmx", O_RDWR | O_NOCTTY)
+            var unlock: Int32 = 0, number: UInt32 = 0
+            guard master >= 0, ioctl(master, unlockRequest, &unlock) == 0, ioctl(master, numberRequest, &number) == 0 else {
+                throw CocoaError(.fileReadUnknown, userInfo: [NSDebugDescriptionErrorKey: "no pseudo-terminal"])
+            }
+            let slave = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY)
+            guard slave >= 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSDebugDescriptionErrorKey: "cannot open /dev/pts/\(number)"]) }
+            process.standardInput = FileHandle(fileDescriptor: slave, closeOnDealloc: true)
+        } else {
+            process.standardInput = inPipe
+        }
+        defer { if master >= 0 { close(master) } }
         try process.run()
-        if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? inPipe.fileHandleForWriting.close()
+        if !stdinIsTerminal {
+            if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
+            try? inPipe.fileHandleForWriting.close()
+        }
 
         // Read both pipes concurrently so a chatty process never blocks on a full pipe.
         let collected = Collected()

@@ -461,6 +461,10 @@ struct RunCommands {
     private func runIds(_ given: [String], fromStdin: Bool) throws -> [String] {
         var ids = given
         if fromStdin {
+            // Reading a terminal would wait, silently, for ids typed by hand (and Ctrl-D).
+            guard !session.context.stdinIsTerminal else {
+                throw CLIFailure(.usage, "'-' reads run ids from standard input, which is a terminal; pipe them in (helios upload ... | helios poll -) or give the ids as arguments")
+            }
             let text = session.context.readStdin() ?? ""
             for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let line = Text.trimmed(raw)

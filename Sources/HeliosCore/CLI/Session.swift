@@ -68,6 +68,10 @@ struct Session: Sendable {
             }
             key = text.split(whereSeparator: \.isNewline).first.map(String.init)
         } else if global.apiKeyStdin {
+            // A terminal would take the key as typed, echoed, and wait silently for Ctrl-D.
+            guard !context.stdinIsTerminal else {
+                throw CLIFailure(.usage, "--api-key-stdin reads the key from standard input, which is a terminal; pipe it in (e.g. from a secret store) or use THYMIA_API_KEY or --api-key-file")
+            }
             key = context.readStdin()?.split(whereSeparator: \.isNewline).first.map(String.init)
         } else {
             key = context.environment["THYMIA_API_KEY"]
