@@ -130,21 +130,18 @@ public struct Scores: Codable, Sendable, Equatable {
         try c.encode(values)
     }
 
-    /// A client-side band for text output (thymia's own labels are not published).
-    public static func band(_ value: Double, bucketed: Bool) -> String {
-        if bucketed {
-            switch value {
-            case ..<0.165: return "none"
-            case ..<0.495: return "low"
-            case ..<0.83: return "moderate"
-            default: return "high"
-            }
-        }
+    /// helios' own rough guide to a score for text output, on one scale for every score:
+    /// quarters of 0…1. thymia publishes no bands or thresholds; these are not clinical and not
+    /// thymia's (`helios help output`). The bucketed values 0, 0.33, 0.66 and 1 fall in the
+    /// first, second, third and fourth quarter, so a word means the same range on both kinds.
+    public static let bands = ["low", "mild", "elevated", "high"]
+
+    public static func band(_ value: Double) -> String {
         switch value {
-        case ..<0.25: return "low"
-        case ..<0.5: return "below middle"
-        case ..<0.75: return "above middle"
-        default: return "high"
+        case ..<0.25: return bands[0]
+        case ..<0.5: return bands[1]
+        case ..<0.75: return bands[2]
+        default: return bands[3]
         }
     }
 }

@@ -99,7 +99,7 @@ final class BatchRunner: Sendable {
             let r = job.recording
             let result = RunResult(file: r?.path, runId: run.id, status: run.status, userLabel: job.request?.user.userLabel,
                                    audio: r?.audio, localWarnings: r?.report.warnings ?? [], run: run)
-            session.console.result(json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette))
+            session.console.result(json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette, bands: !session.global.noBands))
         case .uploaded(let runId):
             if json {
                 session.console.result(JSONLine.encode(RunResult(file: job.recording?.path, runId: runId, status: "UPLOADED",

@@ -11,6 +11,7 @@ public enum CommandTable {
                    help: "API base URL, overrides the region (env THYMIA_BASE_URL)", group: .endpoint, global: true),
         OptionSpec("json", help: "print results as JSON Lines (one object per line)", group: .output, global: true),
         OptionSpec("quiet", short: "q", help: "no progress and no notes; errors still print", group: .output, global: true),
+        OptionSpec("no-bands", help: "print scores without helios' rough-guide bands (text output)", group: .output, global: true),
         OptionSpec("verbose", short: "v", help: "log each HTTP exchange on stderr, secrets redacted",
                    group: .output, global: true),
         OptionSpec("color", kind: .value, meta: "WHEN", help: "colour on stderr: auto, always or never",

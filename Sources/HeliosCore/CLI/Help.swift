@@ -77,6 +77,12 @@ public enum Help {
 
           audio:     {"format","durationSeconds","speechSeconds","sampleRate","channels","bytes","sha256"}
 
+          Score bands (text only; --no-bands drops them): helios' own rough guide, one scale for
+          all eleven scores: low under 0.25, mild under 0.5, elevated under 0.75, high from 0.75.
+          thymia publishes no bands or thresholds; these are not thymia's and not clinical. The
+          bucketed scores (distress, stress, exhaustion, sleepPropensity, lowSelfEsteem) take the
+          values 0, 0.33, 0.66 and 1: low, mild, elevated, high. JSON and CSV carry the numbers only.
+
           Under --json every stderr line is one JSON object too:
             events:  {"event":"note","message":...}          what is happening (not under --quiet)
                      {"event":"warning","message":...,"file":...,"code":...}

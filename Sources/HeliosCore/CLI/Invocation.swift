@@ -31,6 +31,8 @@ public struct GlobalOptions: Sendable, Equatable {
     public var json = false
     public var quiet = false
     public var verbose = false
+    /// Text results without helios' rough-guide band words (`--no-bands`).
+    public var noBands = false
     public var color: ColorMode = .auto
     public init() {}
 }
@@ -180,6 +182,7 @@ extension Invocation {
         g.json = raw.has("json")
         g.quiet = raw.has("quiet")
         g.verbose = raw.has("verbose")
+        g.noBands = raw.has("no-bands")
         if g.quiet, g.verbose { throw .conflictingOptions("--quiet", "--verbose", reason: "one silences what the other asks for", command: raw.command ?? "") }
         g.color = try checker.optional("color") { ColorMode(rawValue: $0).map { .success($0) } ?? .failure("expected one of auto, always, never") } ?? .auto
         return g

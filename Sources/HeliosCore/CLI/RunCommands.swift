@@ -421,7 +421,7 @@ struct RunCommands {
             do {
                 let run = try client(entry?.baseURL ?? baseURL).getRun(id)
                 let result = RunResult(file: nil, runId: id, status: run.status, userLabel: nil, audio: nil, run: run)
-                session.console.result(global.json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette))
+                session.console.result(global.json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette, bands: !session.global.noBands))
                 if run.status == APIStatus.completeError.rawValue { worst = max(worst, .runFailed) }
                 journalStatus(run, entry: entry, baseURL: baseURL)
             } catch {

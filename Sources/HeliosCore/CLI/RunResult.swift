@@ -73,7 +73,9 @@ public struct RunResult: Encodable, Sendable {
         "ERR_INTERNAL": "submit a new run; if it persists, contact support@thymia.ai quoting the run id",
     ]
 
-    func text(palette: Palette) -> String {
+    /// The text form; `bands`: each score with helios' rough guide word (`Scores.band`), marked
+    /// as helios' own.
+    func text(palette: Palette, bands: Bool = true) -> String {
         var lines: [String] = []
         // Everything but the labels comes from outside (the file name, the server's answer).
         let safe: (String) -> String = { Text.terminalSafe($0) }
@@ -92,11 +94,12 @@ public struct RunResult: Encodable, Sendable {
             var first = true
             for key in Scores.order {
                 guard let value = scores.values[key] else { continue }
-                let band = Scores.band(value, bucketed: Scores.bucketed.contains(key))
-                let entry = Text.padded(key, to: 23) + Formatting.fixed(value, 2) + "  " + band
+                var entry = Text.padded(key, to: 23) + Formatting.fixed(value, 2)
+                if bands { entry += "  " + Scores.band(value) }
                 row(first ? "scores" : "", entry)
                 first = false
             }
+            if bands, !first { row("", "(bands: helios' rough guide, not thymia's; see 'helios help output')") }
         }
         if let transcript, !transcript.isEmpty { row("transcript", safe(transcript)) }
         for warning in warnings { row("warning", safe(warning)) }

@@ -139,16 +139,28 @@ private let allKeys: Set<String> = [
         #expect(!text.contains("\u{1B}["))
     }
 
-    @Test func eachScoreLineCarriesItsValueAndBand() throws {
+    @Test func eachScoreLineCarriesItsValueAndOneScaleOfBandsMarkedAsHelios() throws {
         let run = try APIExamples.run(APIExamples.completeOK)
-        let lines = RunResult(file: nil, runId: run.id, status: run.status, userLabel: nil, audio: nil, run: run)
-            .text(palette: plain).split(separator: "\n").map(String.init)
+        let result = RunResult(file: nil, runId: run.id, status: run.status, userLabel: nil, audio: nil, run: run)
+        let lines = result.text(palette: plain).split(separator: "\n").map(String.init)
         func line(_ key: String) -> String? { lines.first { $0.contains(" \(key) ") } }
-        #expect(line("mentalStrain")?.contains("0.42") == true)
-        #expect(line("lowSelfEsteem")?.contains("0.00  none") == true)
-        #expect(line("exhaustion")?.contains("0.66  moderate") == true)
-        #expect(line("uniformLowSelfEsteem")?.contains("0.21  low") == true)
+        #expect(line("mentalStrain")?.hasSuffix("0.42  mild") == true)
+        // The bucketed 0.33 and a continuous 0.21 no longer share a word: one scale, quarters of 0-1.
+        #expect(line("distress")?.hasSuffix("0.33  mild") == true)
+        #expect(line("lowSelfEsteem")?.hasSuffix("0.00  low") == true)
+        #expect(line("exhaustion")?.hasSuffix("0.66  elevated") == true)
+        #expect(line("uniformLowSelfEsteem")?.hasSuffix("0.21  low") == true)
         #expect(lines.filter { $0.contains("0.") }.count == 11)
+        #expect(lines.contains { $0.contains("helios' rough guide, not thymia's") })
+        // --no-bands: the numbers alone, and no guide line.
+        let bare = result.text(palette: plain, bands: false).split(separator: "\n").map(String.init)
+        #expect(bare.first { $0.contains(" distress ") }?.hasSuffix("0.33") == true)
+        #expect(!bare.contains { $0.contains("rough guide") || $0.contains("mild") })
+    }
+
+    @Test(arguments: [(0.0, "low"), (0.249, "low"), (0.25, "mild"), (0.33, "mild"), (0.5, "elevated"), (0.66, "elevated"), (0.75, "high"), (1.0, "high")])
+    func bandsAreQuartersOfTheScale(value: Double, band: String) {
+        #expect(Scores.band(value) == band)
     }
 
     @Test(arguments: [

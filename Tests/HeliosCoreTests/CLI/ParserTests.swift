@@ -147,6 +147,12 @@ private func usageError(_ line: String) -> UsageError? {
         #expect(o.wait.timeout == 900)
     }
 
+    @Test func noBandsIsAGlobalOutputFlagBeforeOrAfterTheCommand() throws {
+        #expect(try parse("poll --no-bands 3f2b8c1e-6a4d-4e7b-9c0a-1d2e3f4a5b6c").global.noBands)
+        #expect(try parse("--no-bands status 3f2b8c1e-6a4d-4e7b-9c0a-1d2e3f4a5b6c").global.noBands)
+        #expect(try !parse("status 3f2b8c1e-6a4d-4e7b-9c0a-1d2e3f4a5b6c").global.noBands)
+    }
+
     @Test func everyRunOptionIsTyped() throws {
         let line = "submit a.wav --dob 1990-08-24 --sex intersex -l pt-BR --accent ng --sleep-time 2026-11-24T23:10 --wake-time 2026-11-25T07:05:30 --recording-time 2026-11-25 09:00 --tag site=depot-7 --tag shift=early --delete-recordings --content-type audio/x-wav --skip-validation --concurrency 8 --poll-interval 2s --timeout 0 --no-wait"
         let args = line.split(separator: " ").map(String.init)
