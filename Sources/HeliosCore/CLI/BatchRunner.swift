@@ -38,6 +38,11 @@ final class BatchRunner: Sendable {
 
     func run(_ jobs: [RunJob]) -> [RunOutcome] {
         let results = Results(count: jobs.count)
+        // CSV's tag columns: every tag name of the batch, in the order the rows first use them.
+        var names: [String] = []
+        for job in jobs { for tag in job.request?.tags ?? [] where !names.contains(tag.name) { names.append(tag.name) } }
+        session.console.setTagColumns(names)
+        session.console.emitHeader(.run)
         progress.start()
         let workers = (0..<min(concurrency, jobs.count)).map { _ in
             Worker(stackSize: 1 << 20) { [self] in
@@ -93,21 +98,18 @@ final class BatchRunner: Sendable {
     }
 
     private func show(_ outcome: RunOutcome, job: RunJob) {
-        let json = session.global.json
         switch outcome {
         case .finished(let run):
             let r = job.recording
-            let result = RunResult(file: r?.path, runId: run.id, status: run.status, userLabel: job.request?.user.userLabel,
-                                   audio: r?.audio, localWarnings: r?.report.warnings ?? [], run: run)
-            session.console.result(json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette, bands: !session.global.noBands))
+            session.console.emit(RunResult(file: r?.path, runId: run.id, status: run.status, userLabel: job.request?.user.userLabel,
+                                           audio: r?.audio, localWarnings: r?.report.warnings ?? [], run: run,
+                                           tags: job.request?.tags, manifestLine: job.submission?.line))
         case .uploaded(let runId):
-            if json {
-                session.console.result(JSONLine.encode(RunResult(file: job.recording?.path, runId: runId, status: "UPLOADED",
-                                                          userLabel: job.request?.user.userLabel, audio: job.recording?.audio,
-                                                          localWarnings: job.recording?.report.warnings ?? [])))
-            } else {
-                session.console.result(runId + "\n")
-            }
+            // In text, the id alone: `helios upload … | helios poll -`.
+            session.console.emit(RunResult(file: job.recording?.path, runId: runId, status: "UPLOADED",
+                                           userLabel: job.request?.user.userLabel, audio: job.recording?.audio,
+                                           localWarnings: job.recording?.report.warnings ?? [],
+                                           tags: job.request?.tags, manifestLine: job.submission?.line), idOnly: true)
         case .failed(let failure), .unconfirmedCreate(_, let failure?):
             let code = RunExit.code(for: failure)
             if code == .authFailed || failure.cause == .journal { stopAll(failure) }

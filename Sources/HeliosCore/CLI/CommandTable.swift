@@ -9,7 +9,11 @@ public enum CommandTable {
                    group: .endpoint, global: true),
         OptionSpec("base-url", kind: .value, meta: "URL",
                    help: "API base URL, overrides the region (env THYMIA_BASE_URL)", group: .endpoint, global: true),
-        OptionSpec("json", help: "print results as JSON Lines (one object per line)", group: .output, global: true),
+        OptionSpec("format", kind: .value, meta: "FORMAT", help: "results as text, json (JSON Lines) or csv (a header row, one row per result)",
+                   default: "text", group: .output, global: true),
+        OptionSpec("json", help: "short for --format json; every stderr line is then a JSON object too", group: .output, global: true),
+        OptionSpec("output", short: "o", kind: .value, meta: "FILE", help: "write the results to FILE (atomically) instead of stdout",
+                   group: .output, global: true),
         OptionSpec("quiet", short: "q", help: "no progress and no notes; errors still print", group: .output, global: true),
         OptionSpec("no-bands", help: "print scores without helios' rough-guide bands (text output)", group: .output, global: true),
         OptionSpec("verbose", short: "v", help: "log each HTTP exchange on stderr, secrets redacted",
@@ -92,7 +96,14 @@ public enum CommandTable {
 
     public static let runs = CommandSpec(
         name: "runs", abstract: "list the runs in the local journal",
-        options: [OptionSpec("pending", help: "only runs that have not finished")]
+        options: [
+            OptionSpec("pending", help: "only runs that have not finished"),
+            OptionSpec("user", kind: .value, meta: "LABEL", help: "only runs for this user label"),
+            OptionSpec("status", kind: .value, meta: "STATUS",
+                       help: "only runs with this status (COMPLETE_OK, COMPLETE_ERROR, RUNNING, UPLOADED, ...; any case)"),
+            OptionSpec("since", kind: .value, meta: "WHEN",
+                       help: "only runs recorded at or after WHEN: a UTC date or date-time (2026-12-01, 2026-12-01T09:00), or a duration ago (24h)"),
+        ]
     )
 
     public static let help = CommandSpec(

@@ -17,25 +17,76 @@ final class Console: Sendable {
     let quiet: Bool
     let verbose: Bool
     let stderrPalette: Palette
+    /// How results are rendered, chosen once.
+    let renderer: ResultRenderer
     private let live = Mutex(false)  // whether a live line is on screen
+    private struct Results {
+        var tagNames: [String] = []
+        var headerWritten = false
+    }
+    private let results = Mutex(Results())
 
-    init(output: Output, json: Bool, quiet: Bool = false, verbose: Bool = false, stderrPalette: Palette = Palette(mode: .never, isTerminal: false, environment: [:])) {
+    init(output: Output, json: Bool, quiet: Bool = false, verbose: Bool = false,
+         stderrPalette: Palette = Palette(mode: .never, isTerminal: false, environment: [:]), renderer: ResultRenderer? = nil) {
         self.output = output
         self.json = json
         self.quiet = quiet
         self.verbose = verbose
         self.stderrPalette = stderrPalette
+        self.renderer = renderer ?? ResultRenderer(format: json ? .json : .text, palette: Palette(mode: .never, isTerminal: false, environment: [:]), bands: true)
     }
 
     convenience init(output: Output, global: GlobalOptions, context: CLIContext) {
+        // Colour only where results reach a terminal: never in CSV or a file.
+        let stdoutPalette = Palette(mode: global.format == .text && global.outputFile == nil ? global.color : .never,
+                                    isTerminal: context.stdoutIsTerminal, environment: context.environment)
         self.init(output: output, json: global.json, quiet: global.quiet, verbose: global.verbose,
-                  stderrPalette: Palette(mode: global.color, isTerminal: context.stderrIsTerminal, environment: context.environment))
+                  stderrPalette: Palette(mode: global.color, isTerminal: context.stderrIsTerminal, environment: context.environment),
+                  renderer: ResultRenderer(format: global.format, palette: stdoutPalette, bands: !global.noBands))
     }
 
     // MARK: stdout
 
-    /// One result (a line or block already rendered for stdout).
+    /// One result already rendered for stdout (a line or a block).
     func result(_ text: String) { write { output.out(text) } }
+
+    /// CSV: the `tag:NAME` columns of run results, set before the first result (a command knows
+    /// every row's tags before it starts).
+    func setTagColumns(_ names: [String]) { results.withLock { $0.tagNames = names } }
+
+    /// A run's result in the chosen format (`idOnly`: see `ResultRenderer.run`).
+    func emit(_ result: RunResult, idOnly: Bool = false) {
+        emitRow(.run) { renderer.run(result, tagNames: $0, idOnly: idOnly) }
+    }
+
+    /// A recording's verdict in the chosen format.
+    func emit(_ report: ValidationReport) { emitRow(.validation) { _ in renderer.validation(report) } }
+
+    /// A journal entry in the chosen format (JSON or CSV; `runs` lays out the text table itself).
+    func emit(_ entry: JournalEntry) { emitRow(.journal) { _ in renderer.journal(entry) } }
+
+    /// CSV's header row, when nothing has been printed yet (a command with no results still
+    /// prints its header, so the file is a valid, empty table).
+    func emitHeader(_ kind: ResultRenderer.Kind) {
+        guard renderer.format == .csv else { return }
+        results.withLock { state in
+            guard !state.headerWritten else { return }
+            state.headerWritten = true
+            let header = renderer.csvHeader(kind, tagNames: state.tagNames)
+            write { output.out(header) }
+        }
+    }
+
+    private func emitRow(_ kind: ResultRenderer.Kind, _ render: ([String]) -> String) {
+        results.withLock { state in
+            var text = render(state.tagNames)
+            if renderer.format == .csv, !state.headerWritten {
+                state.headerWritten = true
+                text = renderer.csvHeader(kind, tagNames: state.tagNames) + text
+            }
+            write { output.out(text) }
+        }
+    }
 
     // MARK: stderr events
 

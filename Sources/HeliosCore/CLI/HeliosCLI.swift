@@ -10,7 +10,9 @@ public enum HeliosVersion {
 public enum HeliosCLI {
     public static func run(arguments: [String], context: CLIContext, output: Output) -> Int32 {
         // --json is honoured even for usage errors, so scripts always get a parseable failure.
-        let jsonRequested = arguments.prefix { $0 != "--" }.contains("--json")
+        let options = Array(arguments.prefix { $0 != "--" })
+        let jsonRequested = options.contains("--json") || options.contains("--format=json")
+            || zip(options, options.dropFirst()).contains { $0 == "--format" && $1 == "json" }
         let invocation: Invocation
         do {
             invocation = try Invocation.parse(arguments, today: context.today)
@@ -18,17 +20,38 @@ public enum HeliosCLI {
             Console(output: output, json: jsonRequested).fail(CLIFailure.usage(error))
             return ExitCode.usage.rawValue
         }
+        // --output FILE: results into FILE (renamed into place at the end), the rest unchanged.
+        var results: ResultsFile?
+        var commandOutput = output
+        if let path = invocation.global.outputFile {
+            do {
+                let file = try ResultsFile(path: path)
+                results = file
+                commandOutput = Output(out: { _ = file.write($0) }, err: { output.err($0) })
+            } catch {
+                Console(output: output, json: invocation.global.json).fail(error)
+                return error.exitCode.rawValue
+            }
+        }
         // Every failure that ends the command is reported here, by the command's console.
-        let console = Console(output: output, global: invocation.global, context: context)
+        let console = Console(output: commandOutput, global: invocation.global, context: context)
+        var code: Int32
         do {
-            return try dispatch(invocation, context: context, output: output, console: console).rawValue
+            code = try dispatch(invocation, context: context, output: commandOutput, console: console).rawValue
         } catch let failure as CLIFailure {
             console.fail(failure)
-            return failure.exitCode.rawValue
+            code = failure.exitCode.rawValue
         } catch {
             console.fail(CLIFailure(.runFailed, "\(error)"))
-            return ExitCode.runFailed.rawValue
+            code = ExitCode.runFailed.rawValue
         }
+        do {
+            try results?.commit()
+        } catch {
+            console.fail(error)
+            if code == 0 { code = error.exitCode.rawValue }
+        }
+        return code
     }
 
     static func dispatch(_ invocation: Invocation, context: CLIContext, output: Output, console: Console) throws -> ExitCode {
@@ -49,8 +72,8 @@ public enum HeliosCLI {
             return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).poll(o)
         case .status(let o):
             return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).status(o)
-        case .runs(let pendingOnly):
-            return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).runs(pendingOnly: pendingOnly)
+        case .runs(let o):
+            return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).runs(o)
         }
     }
 

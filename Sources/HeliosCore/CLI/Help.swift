@@ -73,9 +73,27 @@ public enum Help {
                       "problems":[{"code":"TOO_LONG","message":"..."}],"warnings":[...]}
           runs:      {"schemaVersion":1,"file":...,"runId":...,"status":...,"userLabel":...,
                       "scores":{...}|null,"transcript":...|null,"warnings":[...],"error":null|{...},
-                      "audio":{...}|null,"run":{...the API's model-run object...}}
+                      "audio":{...}|null,"run":{...the API's model-run object...},
+                      "tags":{"NAME":"VALUE",...},"manifestLine":N|null}
 
           audio:     {"format","durationSeconds","speechSeconds","sampleRate","channels","bytes","sha256"}
+
+          --format csv prints a header row, then one row per result (RFC 4180, CRLF line ends; an
+          empty cell is a missing value):
+            submit, upload, poll, status:  file, manifestLine, userLabel, runId, status, errorCode,
+                      mentalStrain, distress, stress, exhaustion, sleepPropensity, lowSelfEsteem,
+                      uniformDistress, uniformStress, uniformExhaustion, uniformSleepPropensity,
+                      uniformLowSelfEsteem, speechSeconds, durationSeconds, warnings, then one
+                      tag:NAME column per tag name the command's rows use
+            validate: file, ok, format, durationSeconds, speechSeconds, sampleRate, channels, bytes,
+                      problems, warnings
+            runs:     runId, time, file, manifestLine, userLabel, status, errorCode, the 11 scores, baseURL
+          Text from outside has control characters escaped, and a cell that starts with = + - @
+          (and is not a number) gets a leading ' so that a spreadsheet never runs it as a formula.
+
+          --output FILE (-o) writes the results to FILE instead of stdout: to a temporary file
+          beside it, renamed into place when the command ends (also after a failure or Ctrl-C,
+          with the results of the runs that finished), mode 0600.
 
           Score bands (text only; --no-bands drops them): helios' own rough guide, one scale for
           all eleven scores: low under 0.25, mild under 0.5, elevated under 0.75, high from 0.75.

@@ -13,7 +13,7 @@ public struct Invocation: Sendable, Equatable {
         case poll(PollOptions)
         case status(StatusOptions)
         case validate(files: [String])
-        case runs(pendingOnly: Bool)
+        case runs(RunsOptions)
         /// `nil` is the overview; otherwise a command name or a topic of `CommandTable.topics`.
         case help(String?)
         case version
@@ -28,7 +28,12 @@ public struct GlobalOptions: Sendable, Equatable {
     public var apiKeyStdin = false
     public var region: Region?
     public var baseURL: String?
-    public var json = false
+    /// `--format`; `--json` is `--format json`.
+    public var format: ResultFormat = .text
+    /// `--json`, or `--format json`: results as JSON Lines, and every stderr line a JSON object.
+    public var json: Bool { format == .json }
+    /// `--output FILE`: results to FILE, written atomically, instead of stdout.
+    public var outputFile: String?
     public var quiet = false
     public var verbose = false
     /// Text results without helios' rough-guide band words (`--no-bands`).
@@ -81,6 +86,34 @@ public struct UploadOptions: Sendable, Equatable {
     public var run = RunOptions()
     /// A pre-signed URL of a run created elsewhere: upload the one file there, create nothing.
     public var url: String?
+}
+
+/// `helios runs`: which journal entries to list.
+public struct RunsOptions: Sendable, Equatable {
+    public enum Since: Sendable, Equatable {
+        /// A UTC time as the journal writes it (`2026-12-01T00:00:00Z`).
+        case at(String)
+        case ago(seconds: Double)
+    }
+    public var pending = false
+    public var user: String?
+    public var status: String?
+    public var since: Since?
+    public init() {}
+
+    /// `2026-12-01`, `2026-12-01T09:00[:00]` (UTC, `Z` allowed), or a duration (`24h`, `30m`).
+    static func since(_ text: String) -> Result<Since, RuleFailure> {
+        if case .success(let seconds) = ValueRules.duration(text) { return .success(.ago(seconds: seconds)) }
+        var t = text.hasSuffix("Z") ? String(text.dropLast()) : text
+        if t.count == 10 { t += "T00:00:00" } else if t.count == 16 { t += ":00" }
+        let digits = Array(t.utf8)
+        let shape = "dddd-dd-ddTdd:dd:dd"
+        guard digits.count == shape.utf8.count,
+              zip(digits, shape.utf8).allSatisfy({ d, s in s == UInt8(ascii: "d") ? (0x30...0x39).contains(d) : d == s }) else {
+            return .failure(.init("expected a date (2026-12-01), a UTC date-time (2026-12-01T09:00) or a duration (24h)"))
+        }
+        return .success(.at(t + "Z"))
+    }
 }
 
 public struct PollOptions: Sendable, Equatable {
@@ -150,7 +183,12 @@ extension Invocation {
             command = .validate(files: raw.positionals)
         case "runs":
             if let extra = raw.positionals.first { throw .unexpectedArgument(extra, command: name) }
-            command = .runs(pendingOnly: raw.has("pending"))
+            var o = RunsOptions()
+            o.pending = raw.has("pending")
+            o.user = raw.value("user")
+            o.status = raw.value("status").map { $0.uppercased() }
+            o.since = try checker.optional("since") { RunsOptions.since($0) }
+            command = .runs(o)
         default: // help
             if raw.positionals.count > 1 { throw .unexpectedArgument(raw.positionals[1], command: name) }
             if let topic = raw.positionals.first {
@@ -165,7 +203,6 @@ extension Invocation {
         if case .status(let o) = command, o.pending, !o.ids.isEmpty || o.idsFromStdin {
             throw .conflictingOptions("--pending", o.idsFromStdin ? "-" : o.ids[0], reason: "give run ids or --pending, not both", command: name)
         }
-        global.json = raw.has("json")
         return Invocation(global: global, command: command)
     }
 
@@ -179,7 +216,15 @@ extension Invocation {
         }
         g.region = try checker.optional("region") { Region(rawValue: $0).map { .success($0) } ?? .failure("expected one of default, ca, us") }
         g.baseURL = raw.value("base-url")
-        g.json = raw.has("json")
+        let format = try checker.optional("format") { ResultFormat(rawValue: $0).map { .success($0) } ?? .failure("expected one of text, json, csv") }
+        if raw.has("json"), let format, format != .json {
+            throw .conflictingOptions("--json", "--format \(format.rawValue)", reason: "--json is short for --format json", command: raw.command ?? "")
+        }
+        g.format = raw.has("json") ? .json : format ?? .text
+        if let file = raw.value("output") {
+            guard !file.isEmpty, file != "-" else { throw .invalidValue(option: "--output", value: file, rule: "a file to write the results to (stdout is the default)", command: raw.command ?? "") }
+            g.outputFile = file
+        }
         g.quiet = raw.has("quiet")
         g.verbose = raw.has("verbose")
         g.noBands = raw.has("no-bands")

@@ -254,11 +254,11 @@ struct RunCommands {
         }
         progress.ended(0)
         session.console.note("uploaded \(recording.path) (\(BatchProgress.size(recording.audio.bytes)))")
-        if global.json {
+        if global.format != .text {
             var audio = recording.audio
             audio.speechSeconds = report.audio?.speechSeconds
-            session.console.result(JSONLine.encode(RunResult(file: recording.path, runId: nil, status: "UPLOADED", userLabel: nil,
-                                                      audio: audio, localWarnings: report.warnings)))
+            session.console.emit(RunResult(file: recording.path, runId: nil, status: "UPLOADED", userLabel: nil,
+                                           audio: audio, localWarnings: report.warnings))
         }
         return .success
     }
@@ -414,14 +414,15 @@ struct RunCommands {
         let client = clients(apiKey: apiKey)
         var worst = ExitCode.success
         var seen = Set<String>()
+        session.console.emitHeader(.run)
         for id in ids where seen.insert(id).inserted {
             try session.checkCancelled("before every run's status was shown")
             let entry = known.last { $0.runId == id }
             if let entry { try checkJournaledHost(entry) }
             do {
                 let run = try client(entry?.baseURL ?? baseURL).getRun(id)
-                let result = RunResult(file: nil, runId: id, status: run.status, userLabel: nil, audio: nil, run: run)
-                session.console.result(global.json ? JSONLine.encode(result) : result.text(palette: session.stdoutPalette, bands: !session.global.noBands))
+                session.console.emit(RunResult(file: nil, runId: id, status: run.status, userLabel: nil, audio: nil, run: run,
+                                               manifestLine: entry?.line))
                 if run.status == APIStatus.completeError.rawValue { worst = max(worst, .runFailed) }
                 journalStatus(run, entry: entry, baseURL: baseURL)
             } catch {
@@ -486,22 +487,37 @@ struct RunCommands {
 
     // MARK: runs
 
-    func runs(pendingOnly: Bool) throws -> ExitCode {
+    func runs(_ o: RunsOptions) throws -> ExitCode {
         var entries = try session.journal.latest(warn: { session.warn($0) })
-        if pendingOnly { entries = entries.filter(\.isPending) }
-        if global.json {
-            for e in entries { session.console.result(JSONLine.encode(e)) }
+        if o.pending { entries = entries.filter(\.isPending) }
+        if let user = o.user { entries = entries.filter { $0.userLabel == user } }
+        if let status = o.status { entries = entries.filter { $0.status.uppercased() == status } }
+        switch o.since {
+        case .at(let time)?: entries = entries.filter { $0.time >= time }
+        case .ago(let seconds)?:
+            let time = Text.iso8601UTC(session.context.now().addingTimeInterval(-seconds))
+            entries = entries.filter { $0.time >= time }
+        case nil: break
+        }
+        if global.format != .text {
+            session.console.emitHeader(.journal)
+            for e in entries { session.console.emit(e) }
             return .success
         }
+        let filtered = o.user != nil || o.status != nil || o.since != nil
         guard !entries.isEmpty else {
-            session.note(pendingOnly ? "no pending runs" : "no runs yet in \(session.journal.path)")
+            session.note(filtered || o.pending ? "no runs match" : "no runs yet in \(session.journal.path)")
             return .success
         }
-        let rows = entries.map { e in
+        // The scores of finished runs: the six headline ones (all eleven in --format csv/json).
+        let shown = ["mentalStrain", "distress", "stress", "exhaustion", "sleepPropensity", "lowSelfEsteem"]
+        let rows = entries.map { e -> [String] in
+            let scores = e.run.flatMap { try? ModelRun(json: $0) }?.scores
             // The journal is a file anyone with access could have edited.
-            [e.runId ?? "(no run id yet)", e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status].map(Text.terminalSafe)
+            return ([e.runId ?? "(no run id yet)", e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status]
+                + shown.map { key in scores?.values[key].map { Formatting.fixed($0, 2) } ?? "-" }).map(Text.terminalSafe)
         }
-        let header = ["RUN", "TIME", "FILE", "LABEL", "STATUS"]
+        let header = ["RUN", "TIME", "FILE", "LABEL", "STATUS", "STRAIN", "DISTRESS", "STRESS", "EXHAUST", "SLEEP", "SELF-EST"]
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         func line(_ cells: [String]) -> String {

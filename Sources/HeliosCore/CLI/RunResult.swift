@@ -27,10 +27,25 @@ public struct RunResult: Encodable, Sendable {
     public var error: RunError?
     public var audio: AudioInfo?
     public var run: JSONValue?
+    /// The run's tags by name ({} when none): the row's own, else what the API's run object
+    /// carries.
+    public var tags: [String: String]
+    /// The manifest's physical line the run came from; nil for files named on the command line.
+    public var manifestLine: Int?
 
     init(file: String?, runId: String?, status: String, userLabel: String?, audio: AudioInfo?,
-         localWarnings: [ValidationFinding] = [], run: ModelRun? = nil) {
+         localWarnings: [ValidationFinding] = [], run: ModelRun? = nil, tags: [ValueRules.Tag]? = nil, manifestLine: Int? = nil) {
         self.file = file
+        self.manifestLine = manifestLine
+        var named: [String: String] = [:]
+        if let tags {
+            for tag in tags { named[tag.name] = tag.value }
+        } else if let listed = run?.raw["tags"]?.arrayValue {
+            for tag in listed {
+                if let name = tag["name"]?.stringValue, let value = tag["value"]?.stringValue { named[name] = value }
+            }
+        }
+        self.tags = named
         self.runId = runId
         self.status = status
         self.userLabel = userLabel ?? run?.userLabel
@@ -45,7 +60,7 @@ public struct RunResult: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schemaVersion, file, runId, status, userLabel, scores, transcript, warnings, error, audio, run
+        case schemaVersion, file, runId, status, userLabel, scores, transcript, warnings, error, audio, run, tags, manifestLine
     }
 
     /// Every key is always present (null when empty), so consumers never guess.
@@ -62,6 +77,8 @@ public struct RunResult: Encodable, Sendable {
         try c.encode(error, forKey: .error)
         try c.encode(audio, forKey: .audio)
         try c.encode(run, forKey: .run)
+        try c.encode(tags, forKey: .tags)
+        try c.encode(manifestLine, forKey: .manifestLine)
     }
 
     /// thymia's recommended action for each error code (Error Reference).

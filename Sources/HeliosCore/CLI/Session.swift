@@ -13,7 +13,6 @@ struct Session: Sendable {
     let journal: Journal
     let uploads: UploadURLStore
     let locks: RunLocks
-    let stdoutPalette: Palette
     /// Shared by every client of this command, so a 429 slows all its workers down.
     let gate = RateGate()
 
@@ -26,7 +25,6 @@ struct Session: Sendable {
         journal = Journal(path: path, beforeEffect: context.beforeStateWrite)
         uploads = UploadURLStore(besideJournal: path, beforeEffect: context.beforeStateWrite)
         locks = RunLocks(besideJournal: path)
-        stdoutPalette = Palette(mode: global.color, isTerminal: context.stdoutIsTerminal, environment: context.environment)
     }
 
     /// A note on stderr (progress, what happened); silenced by --quiet.

@@ -9,8 +9,8 @@ struct ValidateCommand {
     let console: Console
 
     func run() -> ExitCode {
-        let palette = Palette(mode: global.color, isTerminal: context.stdoutIsTerminal, environment: context.environment)
         var allOK = true
+        console.emitHeader(.validation)
         for file in files {
             // Ctrl-C between files: a list of 2,000 stops within one file's check.
             if context.cancellation.isRequested {
@@ -19,7 +19,7 @@ struct ValidateCommand {
             }
             let report = RecordingValidator.validate(path: file)
             allOK = allOK && report.ok
-            console.result(global.json ? JSONLine.encode(report) : ValidationText.line(report, palette: palette))
+            console.emit(report)
         }
         return allOK ? .success : .recordingRejected
     }

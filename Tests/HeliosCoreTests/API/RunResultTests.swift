@@ -20,8 +20,10 @@ private func jsonValue(_ result: RunResult) throws -> JSONValue {
     try JSONDecoder().decode(JSONValue.self, from: Data(JSONLine.encode(result).utf8))
 }
 
+/// CLI.md's keys; `tags` and `manifestLine` are additions within schemaVersion 1.
 private let allKeys: Set<String> = [
     "schemaVersion", "file", "runId", "status", "userLabel", "scores", "transcript", "warnings", "error", "audio", "run",
+    "tags", "manifestLine",
 ]
 
 @Suite(.blocking) struct RunResultJSONTests {
@@ -30,9 +32,10 @@ private let allKeys: Set<String> = [
         let json = try jsonLine(result)
         #expect(Set(json.keys) == allKeys)
         #expect(json["schemaVersion"] as? Int == 1)
-        for key in ["file", "userLabel", "scores", "transcript", "error", "audio", "run"] {
+        for key in ["file", "userLabel", "scores", "transcript", "error", "audio", "run", "manifestLine"] {
             #expect(json[key] is NSNull, "\(key) should be null")
         }
+        #expect((json["tags"] as? [String: Any])?.isEmpty == true)
         #expect(json["runId"] as? String == "r1")
         #expect(json["status"] as? String == "RUNNING")
         #expect((json["warnings"] as? [Any])?.isEmpty == true)
