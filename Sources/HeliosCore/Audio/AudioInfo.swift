@@ -73,15 +73,18 @@ public struct ValidationReport: Codable, Sendable, Equatable {
     public var audio: AudioInfo?
     public var problems: [ValidationFinding]
     public var warnings: [ValidationFinding]
+    /// `validate --manifest`: the manifest line the recording is on (the key is written only then).
+    public var manifestLine: Int?
 
-    public init(file: String, audio: AudioInfo?, problems: [ValidationFinding], warnings: [ValidationFinding]) {
+    public init(file: String, audio: AudioInfo?, problems: [ValidationFinding], warnings: [ValidationFinding], manifestLine: Int? = nil) {
+        self.manifestLine = manifestLine
         self.file = file
         self.audio = audio
         self.problems = problems
         self.warnings = warnings
     }
 
-    enum CodingKeys: String, CodingKey { case schemaVersion, file, ok, audio, problems, warnings }
+    enum CodingKeys: String, CodingKey { case schemaVersion, file, ok, audio, problems, warnings, manifestLine }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -90,6 +93,7 @@ public struct ValidationReport: Codable, Sendable, Equatable {
         audio = try c.decodeIfPresent(AudioInfo.self, forKey: .audio)
         problems = try c.decode([ValidationFinding].self, forKey: .problems)
         warnings = try c.decode([ValidationFinding].self, forKey: .warnings)
+        manifestLine = try c.decodeIfPresent(Int.self, forKey: .manifestLine)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -100,5 +104,6 @@ public struct ValidationReport: Codable, Sendable, Equatable {
         try c.encode(audio, forKey: .audio)
         try c.encode(problems, forKey: .problems)
         try c.encode(warnings, forKey: .warnings)
+        try c.encodeIfPresent(manifestLine, forKey: .manifestLine)
     }
 }

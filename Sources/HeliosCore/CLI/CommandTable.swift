@@ -46,6 +46,9 @@ public enum CommandTable {
         OptionSpec("concurrency", kind: .value, meta: "N", help: "runs in flight at once", default: "4", group: .batch),
         OptionSpec("force", help: "submit every recording afresh, even ones the journal has finished", group: .batch),
         OptionSpec("resume", help: "carry on the journal's runs for these files instead of creating fresh ones", group: .batch),
+        OptionSpec("dry-run", help: "run every check and print what would be created and how many runs it costs; send nothing", group: .batch),
+        OptionSpec("skip-invalid", help: "go on with the valid rows and recordings, report the others, exit 1 at the end", group: .batch),
+        OptionSpec("retry-failed", help: "on a resumed manifest, new runs for rows that ended with a retryable error (ERR_INTERNAL)", group: .batch),
     ]
 
     static let pollInterval = OptionSpec("poll-interval", kind: .value, meta: "DUR",
@@ -91,7 +94,10 @@ public enum CommandTable {
 
     public static let validate = CommandSpec(
         name: "validate", abstract: "check recordings locally; no key, no network",
-        positionals: "FILE...", options: []
+        positionals: "FILE... | --manifest FILE",
+        options: [OptionSpec("manifest", kind: .value, meta: "FILE", help: "check a manifest's rows and their recordings", group: .batch)]
+            + runOptions.filter { ["dob", "sex", "language", "accent", "sleep-time", "wake-time", "recording-time", "tag"].contains($0.long) },
+        discussion: "With --manifest, the run options fill the cells a row leaves empty, as they would for 'submit --manifest'."
     )
 
     public static let runs = CommandSpec(

@@ -112,6 +112,15 @@ final class Console: Sendable {
               text: "error: " + Text.terminalSafe("\(report.file): \(problems)") + "\n")
     }
 
+    /// A row or recording `--skip-invalid` leaves out; never dropped.
+    func skipped(_ report: ValidationReport) {
+        let problems = report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
+        var line = report.file
+        if let n = report.manifestLine { line += " (line \(n))" }
+        event(Event(event: "skipped", message: problems, file: report.file, problems: report.problems, manifestLine: report.manifestLine),
+              text: stderrPalette.yellow("skipped:") + " " + Text.terminalSafe("\(line): \(problems)") + "\n")
+    }
+
     /// A request about to be retried: dropped by --quiet.
     func retry(_ notice: RetryNotice) {
         guard !quiet else { return }
@@ -182,6 +191,7 @@ final class Console: Sendable {
         var attempt: Int?
         var delaySeconds: Double?
         var counts: ProgressCounts?
+        var manifestLine: Int?
     }
 }
 

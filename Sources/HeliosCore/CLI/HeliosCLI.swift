@@ -62,8 +62,8 @@ public enum HeliosCLI {
         case .help(let topic):
             console.result(helpText(topic))
             return .success
-        case .validate(let files):
-            return ValidateCommand(files: files, global: invocation.global, context: context, console: console).run()
+        case .validate(let o):
+            return ValidateCommand(options: o, global: invocation.global, context: context, console: console).run()
         case .submit(let o):
             return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).submit(o)
         case .upload(let o):

@@ -105,6 +105,7 @@ public enum Help {
             events:  {"event":"note","message":...}          what is happening (not under --quiet)
                      {"event":"warning","message":...,"file":...,"code":...}
                      {"event":"rejected","message":...,"file":...,"problems":[...]}
+                     {"event":"skipped","message":...,"file":...,"problems":[...],"manifestLine":N}  (--skip-invalid)
                      {"event":"retry","message":...,"attempt":N,"delaySeconds":S}  (not under --quiet)
                      {"event":"progress","message":...}      off a terminal (not under --quiet)
                      {"event":"http","message":...}          with -v, secrets redacted

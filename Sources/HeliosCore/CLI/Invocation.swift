@@ -12,7 +12,7 @@ public struct Invocation: Sendable, Equatable {
         case upload(UploadOptions)
         case poll(PollOptions)
         case status(StatusOptions)
-        case validate(files: [String])
+        case validate(ValidateOptions)
         case runs(RunsOptions)
         /// `nil` is the overview; otherwise a command name or a topic of `CommandTable.topics`.
         case help(String?)
@@ -63,6 +63,12 @@ public struct RunOptions: Sendable, Equatable {
     public var force = false
     /// Carry on what the journal knows of these recordings instead of refusing them.
     public var resume = false
+    /// Every check, nothing sent: print the plan and what it would cost.
+    public var dryRun = false
+    /// Go on with the valid rows and recordings; report the others; exit 1 at the end.
+    public var skipInvalid = false
+    /// On a resumed manifest, a new run for each row that ended with a retryable error code.
+    public var retryFailed = false
     public init() {}
 
     public var deletion: DataDeletion { deleteRecordings ? .recordingsOnly : deleteData ? .all : .keep }
@@ -114,6 +120,14 @@ public struct RunsOptions: Sendable, Equatable {
         }
         return .success(.at(t + "Z"))
     }
+}
+
+/// `helios validate`: files, or a manifest's rows (with the run options that fill their gaps).
+public struct ValidateOptions: Sendable, Equatable {
+    public var files: [String] = []
+    public var manifest: String?
+    public var rowDefaults = RunOptions()
+    public init() {}
 }
 
 public struct PollOptions: Sendable, Equatable {
@@ -179,8 +193,18 @@ extension Invocation {
             o.pending = raw.has("pending")
             command = .status(o)
         case "validate":
-            guard !raw.positionals.isEmpty else { throw .missingArgument("at least one FILE", command: name) }
-            command = .validate(files: raw.positionals)
+            var o = ValidateOptions()
+            o.files = raw.positionals
+            o.manifest = raw.value("manifest")
+            if o.manifest != nil {
+                if let file = o.files.first {
+                    throw .conflictingOptions("--manifest", file, reason: "give the recordings in the manifest or on the command line, not both", command: name)
+                }
+                o.rowDefaults = try checker.runOptions(today: today)
+            } else if o.files.isEmpty {
+                throw .missingArgument("at least one FILE (or --manifest FILE)", command: name)
+            }
+            command = .validate(o)
         case "runs":
             if let extra = raw.positionals.first { throw .unexpectedArgument(extra, command: name) }
             var o = RunsOptions()
@@ -288,6 +312,15 @@ struct ValueChecker {
         o.resume = raw.has("resume")
         if o.resume, o.force {
             throw .conflictingOptions("--resume", "--force", reason: "--force submits afresh, --resume reuses the journal", command: command ?? "")
+        }
+        o.dryRun = raw.has("dry-run")
+        o.skipInvalid = raw.has("skip-invalid")
+        o.retryFailed = raw.has("retry-failed")
+        if o.retryFailed, o.force {
+            throw .conflictingOptions("--retry-failed", "--force", reason: "--force already sends every recording afresh", command: command ?? "")
+        }
+        if o.retryFailed, o.manifest == nil, !o.resume {
+            throw .conflictingOptions("--retry-failed", o.files.first ?? "FILE", reason: "--retry-failed carries on a manifest (or --resume); a plain submit creates fresh runs anyway", command: command ?? "")
         }
         return o
     }

@@ -29,6 +29,8 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
     public var path: String
     public var line: Int?
     public var message: String
+    /// The bad row's `file` as written, when it has one.
+    public var file: String?
 
     public init(path: String, line: Int?, message: String) {
         self.path = path
@@ -52,9 +54,22 @@ public enum Manifest {
         try parse(try readText(path), path: path, defaults: defaults, today: today)
     }
 
+    /// As `load`, but a bad row does not stop the rest: the good rows, and what is wrong with each
+    /// bad one (`--skip-invalid`, `validate --manifest`). A manifest that cannot be read at all
+    /// (no file, no header, no rows) still throws.
+    public static func loadAll(path: String, defaults: RunOptions, today: String) throws(ManifestError) -> (rows: [ManifestRow], invalid: [ManifestError]) {
+        try parseAll(try readText(path), path: path, defaults: defaults, today: today)
+    }
+
     /// `load` once the text is read: every row read and checked, `path` naming the manifest in
     /// messages and anchoring relative file names.
     package static func parse(_ text: String, path: String, defaults: RunOptions, today: String) throws(ManifestError) -> [ManifestRow] {
+        let all = try parseAll(text, path: path, defaults: defaults, today: today)
+        if let first = all.invalid.first { throw first }
+        return all.rows
+    }
+
+    package static func parseAll(_ text: String, path: String, defaults: RunOptions, today: String) throws(ManifestError) -> (rows: [ManifestRow], invalid: [ManifestError]) {
         let fail = { (line: Int?, message: String) in ManifestError(path: path, line: line, message: message) }
         let entries: [Entry]
         do {
@@ -65,22 +80,30 @@ public enum Manifest {
         guard !entries.isEmpty else { throw fail(nil, "no rows") }
 
         var rows: [ManifestRow] = []
+        var invalid: [ManifestError] = []
         // The journal knows a recording by its content and user fields; a repeat would be sent twice.
         var seen: [DuplicateKey: Int] = [:]
         for entry in entries {
             let row: ManifestRow
             switch merge(entry, manifestPath: path, defaults: defaults, today: today) {
             case .success(let r): row = r
-            case .failure(let f): throw fail(entry.line, f.rule)
+            case .failure(let f):
+                var error = fail(entry.line, f.rule)
+                error.file = entry.values[.file]?.value
+                invalid.append(error)
+                continue
             }
             let key = DuplicateKey(file: row.file, userLabel: row.person.userLabel, dateOfBirth: row.person.dateOfBirth, birthSex: row.person.birthSex)
             if let first = seen[key] {
-                throw fail(entry.line, "'\(entry.values[.file]?.value ?? row.file)' is already on line \(first) with the same user fields; it would be submitted twice")
+                var error = fail(entry.line, "'\(entry.values[.file]?.value ?? row.file)' is already on line \(first) with the same user fields; it would be submitted twice")
+                error.file = row.file
+                invalid.append(error)
+                continue
             }
             seen[key] = entry.line
             rows.append(row)
         }
-        return rows
+        return (rows, invalid)
     }
 
     // MARK: - Fields

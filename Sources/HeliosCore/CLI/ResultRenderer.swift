@@ -40,7 +40,7 @@ struct ResultRenderer: Sendable {
     // MARK: validate
 
     static let validationColumns = ["file", "ok", "format", "durationSeconds", "speechSeconds", "sampleRate", "channels",
-                                    "bytes", "problems", "warnings"]
+                                    "bytes", "problems", "warnings", "manifestLine"]
 
     func validation(_ v: ValidationReport) -> String {
         switch format {
@@ -53,7 +53,7 @@ struct ResultRenderer: Sendable {
             }
             return Self.csvLine([v.file, v.ok ? "true" : "false", a?.format?.rawValue, a?.durationSeconds.map(Self.number),
                                  a?.speechSeconds.map(Self.number), a?.sampleRate.map(String.init), a?.channels.map(String.init),
-                                 a.map { String($0.bytes) }, findings(v.problems), findings(v.warnings)])
+                                 a.map { String($0.bytes) }, findings(v.problems), findings(v.warnings), v.manifestLine.map(String.init)])
         }
     }
 

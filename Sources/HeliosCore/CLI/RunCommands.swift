@@ -41,22 +41,32 @@ struct RunCommands {
     /// against the journal; only then is the first run created.
     private func send(_ o: RunOptions, wait: WaitOptions, noWait: Bool, mode: JournalMode) throws -> ExitCode {
         let baseURL = try session.baseURL()
-        let apiKey = try session.apiKey()
+        // A dry run sends nothing, so it needs no key (a CI job can check a study offline).
+        let apiKey = o.dryRun ? "" : try session.apiKey()
         try session.checkJournalWritable()
         defer { session.locks.releaseAll() }
         RunLocks.raiseOpenFileLimit()
         if let manifest = o.manifest {
             try lock(key: "manifest:" + Self.realPath(manifest), what: "manifest \(manifest)")
         }
-        let submissions = try submissions(o)
+        var (submissions, skipped) = try submissions(o)
         try refuseDuplicates(submissions.map(\.file), what: { "'\($0)' is given twice" })
-        let recordings: [PreparedRecording]
+        var recordings: [PreparedRecording]
         do {
-            recordings = try prepare(submissions.map(\.file), contentType: o.contentType, skipValidation: o.skipValidation)
+            let checked = try prepare(submissions.map(\.file), contentType: o.contentType, skipValidation: o.skipValidation,
+                                      skipInvalid: o.skipInvalid, lines: submissions.map(\.line))
+            recordings = checked.prepared
+            if !checked.rejected.isEmpty {
+                submissions = submissions.filter { !checked.rejected.contains($0.file) }
+                skipped += checked.rejected.count
+            }
             try session.checkCancelled("during the local check; nothing was sent")
         } catch var failure as CLIFailure where failure.exitCode == .interrupted {
             failure.resume = resumeCommand(manifest: o.manifest != nil)
             throw failure
+        }
+        guard !submissions.isEmpty else {
+            throw CLIFailure(.recordingRejected, "no valid recording to send: all \(skipped) were skipped", hints: ["nothing was sent"])
         }
 
         // Every recording's lock first, then the journal: what it says is then ours alone.
@@ -82,7 +92,7 @@ struct RunCommands {
         let known = mode == .force ? [] : try session.journal.latest(warn: { session.warn($0) })
         var jobs: [RunJob] = []
         var unfinished: [String] = []
-        var reused = 0
+        var reused = 0, retried = 0
         for ((submission, recording), (original, digest)) in zip(zip(submissions, recordings), requests) {
             var request = original
             var job = RunJob(submission: submission, recording: recording, request: request, baseURL: baseURL, start: .create)
@@ -103,8 +113,13 @@ struct RunCommands {
                     // The same person again: keep the label the first attempt was given.
                     if let label = previous.userLabel { request.user.userLabel = label }
                     job.request = request
-                    job.start = previous.state == .finished ? .done(previous) : .resume(previous)
-                    reused += 1
+                    if o.retryFailed, previous.state == .finished, let code = previous.errorCode, Self.retryableErrors.contains(code) {
+                        // thymia's action for this code is "create a new run": a fresh, paid run.
+                        retried += 1
+                    } else {
+                        job.start = previous.state == .finished ? .done(previous) : .resume(previous)
+                        reused += 1
+                    }
                 }
             }
             jobs.append(job)
@@ -117,9 +132,53 @@ struct RunCommands {
         if reused > 0 {
             session.note("\(reused) of \(jobs.count) recording\(jobs.count == 1 ? "" : "s") found in the journal: finished ones are printed again, unfinished ones carried on (--force sends afresh)")
         }
+        if retried > 0 {
+            session.note("\(retried) recording\(retried == 1 ? "" : "s") ended with a retryable error (\(Self.retryableErrors.sorted().joined(separator: ", "))): new runs (--retry-failed)")
+        }
+        if o.dryRun { return dryRun(jobs, skipped: skipped) }
         let client = clients(apiKey: apiKey)
         let runner = BatchRunner(session: session, client: client, wait: wait, noWait: noWait, concurrency: o.concurrency, jobs: jobs.count)
-        return finish(runner.run(jobs), runner: runner, timeout: wait.timeout, resumeHint: resumeCommand(manifest: o.manifest != nil))
+        let code = finish(runner.run(jobs), runner: runner, timeout: wait.timeout, resumeHint: resumeCommand(manifest: o.manifest != nil))
+        if skipped > 0 {
+            session.note("\(skipped) row\(skipped == 1 ? "" : "s") skipped as invalid (--skip-invalid); see above")
+            if code == .success { return .runFailed }
+        }
+        return code
+    }
+
+    /// The error codes whose documented action is "create a new run" and that a new run of the
+    /// same recording can cure (`--retry-failed`): not the recording's own faults.
+    static let retryableErrors: Set<String> = ["ERR_INTERNAL"]
+
+    /// `--dry-run`: what each recording would get, and what it would cost; nothing is sent and
+    /// nothing is journaled. Exit 0, or 1 when rows were skipped (`--skip-invalid`).
+    private func dryRun(_ jobs: [RunJob], skipped: Int) -> ExitCode {
+        var creates = 0, resumes = 0, finished = 0
+        if global.format == .csv { session.console.result(ResultRenderer.csvLine(["action", "file", "manifestLine", "userLabel", "runId"])) }
+        for job in jobs {
+            let action: String
+            var runId: String?
+            switch job.start {
+            case .create: action = "create"; creates += 1
+            case .resume(let e), .wait(let e): action = "resume"; runId = e.runId; resumes += 1
+            case .done(let e): action = "done"; runId = e.runId; finished += 1
+            }
+            // A new run without a label of its own gets a fresh one only when it is really created.
+            let label = action == "create" ? job.submission?.person.userLabel : job.request?.user.userLabel
+            let plan = DryRunPlan(file: job.recording?.path ?? job.submission?.file ?? "", manifestLine: job.submission?.line,
+                                  userLabel: label, action: action, runId: runId)
+            switch global.format {
+            case .json: session.console.result(JSONLine.encode(plan))
+            case .csv:
+                session.console.result(ResultRenderer.csvLine([action, plan.file, plan.manifestLine.map(String.init), plan.userLabel, runId]))
+            case .text:
+                let what = action == "create" ? "would create a run" : action == "resume" ? "would carry on run \(runId ?? "?")" : "finished: run \(runId ?? "?") (printed again)"
+                session.console.result(Text.terminalSafe(plan.file) + ": " + what + (plan.userLabel.map { " (user label \(Text.terminalSafe($0)))" } ?? "") + "\n")
+            }
+        }
+        session.note("dry run: \(creates) new run\(creates == 1 ? "" : "s") would be created (\(creates) paid), \(resumes) carried on, \(finished) already finished"
+                     + (skipped > 0 ? "; \(skipped) skipped as invalid" : "") + "; nothing was sent")
+        return skipped > 0 ? .runFailed : .success
     }
 
     /// One API client per base URL: a journaled run is always asked about at its own host.
@@ -160,23 +219,36 @@ struct RunCommands {
         return String(cString: resolved)
     }
 
-    /// The files and user fields to send: the manifest's rows, or the command line's files.
-    private func submissions(_ o: RunOptions) throws -> [Submission] {
+    /// The files and user fields to send: the manifest's rows, or the command line's files; and
+    /// how many bad rows `--skip-invalid` left out (each reported).
+    private func submissions(_ o: RunOptions) throws -> ([Submission], skipped: Int) {
         if let manifest = o.manifest {
             let rows: [ManifestRow]
+            var skipped = 0
             do {
-                rows = try Manifest.load(path: manifest, defaults: o, today: session.context.today)
+                if o.skipInvalid {
+                    let all = try Manifest.loadAll(path: manifest, defaults: o, today: session.context.today)
+                    rows = all.rows
+                    for error in all.invalid {
+                        session.console.skipped(ValidationReport(file: error.file ?? manifest, audio: nil,
+                                                                 problems: [ValidationFinding(code: "INVALID_ROW", message: error.description)],
+                                                                 warnings: [], manifestLine: error.line))
+                    }
+                    skipped = all.invalid.count
+                } else {
+                    rows = try Manifest.load(path: manifest, defaults: o, today: session.context.today)
+                }
             } catch {
                 throw CLIFailure(.usage, error.description, hints: ["nothing was sent"])
             }
-            return rows.map { Submission(file: $0.file, line: $0.line, person: $0.person) }
+            return (rows.map { Submission(file: $0.file, line: $0.line, person: $0.person) }, skipped)
         }
         guard let dob = o.dateOfBirth, let sex = o.birthSex else {
             throw CLIFailure(.usage, "'--dob' and '--sex' are needed")
         }
         let person = Person(userLabel: o.userLabel, dateOfBirth: dob, birthSex: sex, language: o.language, accent: o.accent,
                             sleepTime: o.sleepTime, wakeTime: o.wakeTime, recordingTime: o.recordingTime, tags: o.tags)
-        return o.files.map { Submission(file: $0, person: person) }
+        return (o.files.map { Submission(file: $0, person: person) }, 0)
     }
 
     /// The run was created elsewhere, so the local check cannot save it; what it can still do is
@@ -265,16 +337,31 @@ struct RunCommands {
 
     /// Every file is checked before anything is sent; any rejection stops the command (exit 3)
     /// unless --skip-validation, which still reports it. Ctrl-C stops between files.
-    func prepare(_ files: [String], contentType: String?, skipValidation: Bool, digest: Bool = true) throws -> [PreparedRecording] {
+    /// The local check of every file. Rejected recordings end the command (exit 3), or under
+    /// `skipInvalid` are reported, left out and named in `rejected`.
+    func prepare(_ files: [String], contentType: String?, skipValidation: Bool, skipInvalid: Bool = false, lines: [Int?] = [],
+                 digest: Bool = true) throws -> (prepared: [PreparedRecording], rejected: Set<String>) {
         var reports: [ValidationReport] = []
-        for file in files {
+        var rejected = Set<String>()
+        for (index, file) in files.enumerated() {
             try session.checkCancelled("during the local check; nothing was sent")
             let staged = RecordingValidator.stage(path: file)
             // A length the header already rejects needs no speech pass (an hour-long file would
             // take seconds to decode, and Ctrl-C waits for it); `finish()` skips it then.
-            reports.append(staged.finish())
+            var report = staged.finish()
+            if skipInvalid, !report.ok, !skipValidation || Self.unreadable(report) {
+                report.manifestLine = index < lines.count ? lines[index] : nil
+                session.console.skipped(report)
+                rejected.insert(file)
+                continue
+            }
+            reports.append(report)
         }
-        return try prepared(reports, contentType: contentType, skipValidation: skipValidation, digest: digest)
+        return (try prepared(reports, contentType: contentType, skipValidation: skipValidation, digest: digest), rejected)
+    }
+
+    static func unreadable(_ report: ValidationReport) -> Bool {
+        report.problems.contains { ["NOT_FOUND", "NOT_A_FILE", "NOT_READABLE", "EMPTY"].contains($0.code) }
     }
 
     /// The recordings the reports let through, with their hashes and MIME types; the rejected
@@ -287,8 +374,7 @@ struct RunCommands {
             let file = report.file
             for w in report.warnings { session.warn(w.message, file: file, code: w.code) }
             if !report.ok {
-                let unreadable = report.problems.contains { ["NOT_FOUND", "NOT_A_FILE", "NOT_READABLE", "EMPTY"].contains($0.code) }
-                if !skipValidation || unreadable {
+                if !skipValidation || Self.unreadable(report) {
                     rejected.append(report)
                     continue
                 }
@@ -686,5 +772,24 @@ private final class ReportSlot: Sendable {
     var report: ValidationReport? {
         get { slot.withLock { $0 } }
         set { slot.withLock { $0 = newValue } }
+    }
+}
+
+/// One line of `--dry-run`'s plan under --json.
+struct DryRunPlan: Encodable {
+    var dryRun = true
+    var file: String
+    var manifestLine: Int?
+    var userLabel: String?
+    /// `create` (a new, paid run), `resume` (the journal's unfinished run), `done` (finished).
+    var action: String
+    var runId: String?
+
+    init(file: String, manifestLine: Int?, userLabel: String?, action: String, runId: String?) {
+        self.file = file
+        self.manifestLine = manifestLine
+        self.userLabel = userLabel
+        self.action = action
+        self.runId = runId
     }
 }

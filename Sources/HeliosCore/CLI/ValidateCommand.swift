@@ -1,26 +1,52 @@
 import FoundationEssentials
 import Glibc
 
-/// `helios validate FILE...`: the local check of each recording, one verdict per file on stdout.
+/// `helios validate FILE...` or `helios validate --manifest FILE`: the local check of each
+/// recording, one verdict per file on stdout; no key, no network. With a manifest, every row is
+/// checked as `submit --manifest` would check it, and a bad row is a verdict too
+/// (`INVALID_ROW`), so one pass lists everything to fix. Exit 0 when everything passes, 2 when a
+/// row is invalid, else 3 when a recording is rejected.
 struct ValidateCommand {
-    let files: [String]
+    let options: ValidateOptions
     let global: GlobalOptions
     let context: CLIContext
     let console: Console
 
     func run() -> ExitCode {
-        var allOK = true
         console.emitHeader(.validation)
-        for file in files {
+        // Each verdict in the manifest's order (bad rows included), or the files' order.
+        var items: [(file: String, line: Int?, invalid: ManifestError?)] = options.files.map { ($0, nil, nil) }
+        if let manifest = options.manifest {
+            let loaded: (rows: [ManifestRow], invalid: [ManifestError])
+            do {
+                loaded = try Manifest.loadAll(path: manifest, defaults: options.rowDefaults, today: context.today)
+            } catch {
+                console.fail(CLIFailure(.usage, error.description))
+                return .usage
+            }
+            items = loaded.rows.map { ($0.file, $0.line, nil) } + loaded.invalid.map { ($0.file ?? manifest, $0.line, $0) }
+            items.sort { ($0.line ?? 0) < ($1.line ?? 0) }
+        }
+        var allOK = true, invalidRows = 0
+        for item in items {
+            if let error = item.invalid {
+                invalidRows += 1
+                console.emit(ValidationReport(file: item.file, audio: nil,
+                                              problems: [ValidationFinding(code: "INVALID_ROW", message: error.description)],
+                                              warnings: [], manifestLine: item.line))
+                continue
+            }
             // Ctrl-C between files: a list of 2,000 stops within one file's check.
             if context.cancellation.isRequested {
                 console.fail(CLIFailure(.interrupted, "interrupted during the local check"))
                 return .interrupted
             }
-            let report = RecordingValidator.validate(path: file)
+            var report = RecordingValidator.validate(path: item.file)
+            report.manifestLine = item.line
             allOK = allOK && report.ok
             console.emit(report)
         }
+        if invalidRows > 0 { return .usage }
         return allOK ? .success : .recordingRejected
     }
 }

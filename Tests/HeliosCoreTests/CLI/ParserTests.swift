@@ -38,7 +38,7 @@ private func usageError(_ line: String) -> UsageError? {
         ("submit a.wav --dob 1990", "'helios submit' needs '--sex SEX'"),
         ("upload a.wav --dob 1990", "'helios upload' needs '--sex SEX'"),
         ("submit --dob 1990 --sex male", "'helios submit' needs at least one FILE (or --manifest FILE)"),
-        ("validate", "'helios validate' needs at least one FILE"),
+        ("validate", "'helios validate' needs at least one FILE (or --manifest FILE)"),
         ("poll", "'helios poll' needs RUN_ID..., '-' or --pending"),
         ("status", "'helios status' needs RUN_ID..., '-' or --pending"),
         ("runs extra", "unexpected argument 'extra' for 'helios runs'"),
@@ -131,8 +131,8 @@ private func usageError(_ line: String) -> UsageError? {
     }
 
     @Test func doubleDashMakesOptionLikeFilesPositional() throws {
-        guard case .validate(let files) = try parse("validate -- --weird.wav -").command else { Issue.record("not validate"); return }
-        #expect(files == ["--weird.wav", "-"])
+        guard case .validate(let o) = try parse("validate -- --weird.wav -").command else { Issue.record("not validate"); return }
+        #expect(o.files == ["--weird.wav", "-"])
     }
 
     @Test func bundledShortFlagsAndDefaults() throws {
