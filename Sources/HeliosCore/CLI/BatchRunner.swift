@@ -56,7 +56,11 @@ final class BatchRunner: Sendable {
         }
         for worker in workers { worker.join() }
         progress.stop()
-        return results.all
+        let outcomes = results.all
+        for (job, outcome) in zip(jobs, outcomes) {
+            session.console.reports.record(CIReports.item(outcome, file: job.recording?.path ?? job.submission?.file, manifestLine: job.submission?.line))
+        }
+        return outcomes
     }
 
     private func take(_ count: Int) -> Int? {

@@ -19,6 +19,8 @@ final class Console: Sendable {
     let stderrPalette: Palette
     /// How results are rendered, chosen once.
     let renderer: ResultRenderer
+    /// What became of each recording, for --summary and --junit.
+    let reports = CIReports()
     private let live = Mutex(false)  // whether a live line is on screen
     private struct Results {
         var tagNames: [String] = []
@@ -114,6 +116,8 @@ final class Console: Sendable {
 
     /// A row or recording `--skip-invalid` leaves out; never dropped.
     func skipped(_ report: ValidationReport) {
+        reports.record(.init(file: report.file, manifestLine: report.manifestLine, outcome: .skipped,
+                             errorCode: report.problems.first?.code, message: report.problems.map(\.message).joined(separator: "; ")))
         let problems = report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
         var line = report.file
         if let n = report.manifestLine { line += " (line \(n))" }

@@ -51,6 +51,20 @@ public enum HeliosCLI {
             console.fail(error)
             if code == 0 { code = error.exitCode.rawValue }
         }
+        // CI reports, whatever the exit code: a red job is when they matter most.
+        let name = invocation.command.name
+        let reports: [(String?, () -> String)] = [
+            (invocation.global.summaryFile, { console.reports.summary(command: name, exitCode: code) }),
+            (invocation.global.junitFile, { console.reports.junit(command: name, exitCode: code) }),
+        ]
+        for case let (path?, render) in reports {
+            do {
+                try PrivateFiles.writeAtomically(Data(render().utf8), to: path)
+            } catch {
+                console.fail(CLIFailure(.runFailed, "cannot write the report '\(path)': \(error.reason)"))
+                if code == 0 { code = ExitCode.runFailed.rawValue }
+            }
+        }
         return code
     }
 

@@ -95,6 +95,15 @@ public enum Help {
           beside it, renamed into place when the command ends (also after a failure or Ctrl-C,
           with the results of the runs that finished), mode 0600.
 
+          CI reports, written when the command ends (whatever its exit code), mode 0600:
+            --summary FILE  {"schemaVersion":1,"command":...,"exitCode":N,"total":N,
+                             "counts":{"COMPLETE_OK":N,"COMPLETE_ERROR":N,"uploaded":N,"failed":N,
+                                       "pending":N,"unconfirmed":N,"not-started":N,"skipped":N},
+                             "items":[{"file","manifestLine","runId","outcome","errorCode","message"}...]}
+            --junit FILE    JUnit XML, one test case per recording: COMPLETE_ERROR is a failure
+                            (thymia's code and recommended action), a helios failure an error,
+                            skipped rows and runs left pending or not started are skipped.
+
           Score bands (text only; --no-bands drops them): helios' own rough guide, one scale for
           all eleven scores: low under 0.25, mild under 0.5, elevated under 0.75, high from 0.75.
           thymia publishes no bands or thresholds; these are not thymia's and not clinical. The

@@ -17,6 +17,20 @@ public struct Invocation: Sendable, Equatable {
         /// `nil` is the overview; otherwise a command name or a topic of `CommandTable.topics`.
         case help(String?)
         case version
+
+        /// The command's name, as typed.
+        public var name: String {
+            switch self {
+            case .submit: "submit"
+            case .upload: "upload"
+            case .poll: "poll"
+            case .status: "status"
+            case .validate: "validate"
+            case .runs: "runs"
+            case .help: "help"
+            case .version: "version"
+            }
+        }
     }
 }
 
@@ -34,6 +48,9 @@ public struct GlobalOptions: Sendable, Equatable {
     public var json: Bool { format == .json }
     /// `--output FILE`: results to FILE, written atomically, instead of stdout.
     public var outputFile: String?
+    /// `--summary FILE` and `--junit FILE`: CI reports written when the command ends.
+    public var summaryFile: String?
+    public var junitFile: String?
     public var quiet = false
     public var verbose = false
     /// Text results without helios' rough-guide band words (`--no-bands`).
@@ -245,6 +262,12 @@ extension Invocation {
             throw .conflictingOptions("--json", "--format \(format.rawValue)", reason: "--json is short for --format json", command: raw.command ?? "")
         }
         g.format = raw.has("json") ? .json : format ?? .text
+        for (name, path) in [("summary", raw.value("summary")), ("junit", raw.value("junit"))] {
+            guard let path else { continue }
+            guard !path.isEmpty, path != "-" else { throw .invalidValue(option: "--" + name, value: path, rule: "a file to write the report to", command: raw.command ?? "") }
+        }
+        g.summaryFile = raw.value("summary")
+        g.junitFile = raw.value("junit")
         if let file = raw.value("output") {
             guard !file.isEmpty, file != "-" else { throw .invalidValue(option: "--output", value: file, rule: "a file to write the results to (stdout is the default)", command: raw.command ?? "") }
             g.outputFile = file

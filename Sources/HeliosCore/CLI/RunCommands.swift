@@ -326,6 +326,7 @@ struct RunCommands {
         }
         progress.ended(0)
         session.console.note("uploaded \(recording.path) (\(BatchProgress.size(recording.audio.bytes)))")
+        session.console.reports.record(.init(file: recording.path, outcome: .uploaded))
         if global.format != .text {
             var audio = recording.audio
             audio.speechSeconds = report.audio?.speechSeconds
@@ -396,6 +397,10 @@ struct RunCommands {
             prepared.append(PreparedRecording(path: file, report: report, audio: audio, contentType: type))
         }
         guard rejected.isEmpty else {
+            for report in rejected {
+                session.console.reports.record(.init(file: report.file, outcome: .failed, errorCode: report.problems.first?.code,
+                                                     message: report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")))
+            }
             for report in rejected.dropLast() { session.console.rejected(report) }
             let last = rejected[rejected.count - 1]
             let more = rejected.count > 1 ? " (and \(rejected.count - 1) more above)" : ""
@@ -509,11 +514,16 @@ struct RunCommands {
                 let run = try client(entry?.baseURL ?? baseURL).getRun(id)
                 session.console.emit(RunResult(file: nil, runId: id, status: run.status, userLabel: nil, audio: nil, run: run,
                                                manifestLine: entry?.line))
+                let finished = run.status == APIStatus.completeOK.rawValue || run.status == APIStatus.completeError.rawValue
+                session.console.reports.record(finished ? CIReports.item(.finished(run), file: entry?.file, manifestLine: entry?.line)
+                                               : .init(file: entry?.file, manifestLine: entry?.line, runId: id, outcome: .pending, message: run.status))
                 if run.status == APIStatus.completeError.rawValue { worst = max(worst, .runFailed) }
                 journalStatus(run, entry: entry, baseURL: baseURL)
             } catch {
                 if error == .aborted { throw CLIFailure(.interrupted, "interrupted", runId: id) }
                 session.console.fail(CLIFailure(error.exitCode, "run \(id): \(error.message)", runId: id))
+                session.console.reports.record(.init(file: entry?.file, manifestLine: entry?.line, runId: id, outcome: .failed,
+                                                     errorCode: error.exitCode.kind, message: error.message))
                 worst = max(worst, error.exitCode)
             }
         }
