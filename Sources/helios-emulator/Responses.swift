@@ -6,6 +6,8 @@ enum Responses {
     static func json(_ code: Int, _ body: JSON, headers: [(HTTPHeader, String)] = []) -> HTTPResponse {
         var h = HTTPHeaders()
         h[.contentType] = "application/json"
+        // As a real server's answers: `helios doctor` checks the clock against it.
+        h[HTTPHeader("Date")] = httpDate()
         for (k, v) in headers { h[k] = v }
         return HTTPResponse(statusCode: status(code), headers: h, body: body.data)
     }
@@ -59,4 +61,16 @@ enum Responses {
         default: code < 500 ? "Client Error" : "Server Error"
         }
     }
+}
+
+/// Now as an HTTP date (RFC 9110 IMF-fixdate): `Thu, 04 Dec 2026 06:30:00 GMT`.
+func httpDate(_ epoch: Int = time(nil)) -> String {
+    var t = epoch
+    var parts = tm()
+    gmtime_r(&t, &parts)
+    let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+    return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+        + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
 }

@@ -91,3 +91,20 @@ import Testing
         #expect(r.stderr.hasPrefix("error: no command given\n"))
     }
 }
+
+/// `helios doctor` end to end: the real binary, libcurl and the emulator's account endpoint.
+@Suite(.blocking) struct DoctorCLITests {
+    @Test func doctorAgainstTheEmulatorIsReady() throws {
+        let h = try RunHarness()
+        let r = try h.helios(["doctor"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("accepted: account emulator-account"), "\(r.stdout)")
+        #expect(r.stdout.contains("TLS        none: http to this machine only"))
+        // The emulator dates its answers: the clock check ran (this machine against itself).
+        #expect(r.stdout.contains("(fine)"), "\(r.stdout)")
+        let refused = try h.helios(["doctor"], env: ["THYMIA_API_KEY": "wrong"])
+        #expect(refused.status == 4)
+        let down = try CommandRunner.helios(["doctor", "--base-url", "http://127.0.0.1:9"], environment: ["THYMIA_API_KEY": "k"])
+        #expect(down.status == 6, "\(down.stderr)")
+    }
+}

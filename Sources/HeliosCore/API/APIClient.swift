@@ -133,6 +133,19 @@ public struct APIClient: Sendable {
         return created
     }
 
+    /// The key's account (`GET /v1/account`), and the server's `Date` header for the clock check.
+    public func account() throws(APIError) -> (account: Account, serverDate: String?) {
+        let exchange = transport.exchange(HTTPRequest(method: "GET", url: baseURL + "/v1/account", headers: headers(json: false)),
+                                          kind: .idempotent, options: apiOptions, shouldAbort: shouldAbort)
+        let response = try Self.response(exchange)
+        try check(response, attempts: exchange.attempts, what: "the account endpoint")
+        guard let json = try? JSONDecoder().decode(JSONValue.self, from: response.body), let id = json["id"]?.stringValue else {
+            throw .malformed("the account answer has no id")
+        }
+        let features = json["features"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        return (Account(id: id, features: features), response.headers["date"])
+    }
+
     /// Reads run `id`. With a `deadline` (the end of a `--timeout`), no attempt or retry wait
     /// outlasts it. An answer for another run, or a COMPLETE_OK without results, is malformed.
     public func getRun(_ id: String, deadline: Date? = nil) throws(APIError) -> ModelRun {
@@ -245,4 +258,10 @@ public struct APIClient: Sendable {
         let text = Text.trimmed(String(decoding: body.prefix(200), as: UTF8.self).replacing("\n", with: " "))
         return text.isEmpty ? [] : [Redaction.text(text)]
     }
+}
+
+/// `GET /v1/account`'s answer: the account id and the features the key has.
+public struct Account: Sendable, Equatable, Encodable {
+    public var id: String
+    public var features: [String]
 }

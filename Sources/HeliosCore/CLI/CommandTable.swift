@@ -121,7 +121,13 @@ public enum CommandTable {
         positionals: "[COMMAND | exit-codes | environment | output]", options: []
     )
 
-    public static let commands: [CommandSpec] = [submit, upload, poll, status, validate, runs, help]
+    public static let doctor = CommandSpec(
+        name: "doctor", abstract: "check the key, endpoint, proxy, clock, journal and libraries; no run is created",
+        options: [],
+        discussion: "Exit 0 when the key is accepted (GET /v1/account), 4 when it is missing or refused, 6 when the API cannot be reached."
+    )
+
+    public static let commands: [CommandSpec] = [submit, upload, poll, status, validate, runs, doctor, help]
 
     public static func command(named name: String) -> CommandSpec? { commands.first { $0.name == name } }
 

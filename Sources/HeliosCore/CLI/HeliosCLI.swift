@@ -86,6 +86,8 @@ public enum HeliosCLI {
             return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).poll(o)
         case .status(let o):
             return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).status(o)
+        case .doctor:
+            return try DoctorCommand(session: Session(global: invocation.global, context: context, output: output, console: console)).run()
         case .runs(let o):
             return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).runs(o)
         }

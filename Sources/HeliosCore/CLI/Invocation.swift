@@ -14,6 +14,7 @@ public struct Invocation: Sendable, Equatable {
         case status(StatusOptions)
         case validate(ValidateOptions)
         case runs(RunsOptions)
+        case doctor
         /// `nil` is the overview; otherwise a command name or a topic of `CommandTable.topics`.
         case help(String?)
         case version
@@ -27,6 +28,7 @@ public struct Invocation: Sendable, Equatable {
             case .status: "status"
             case .validate: "validate"
             case .runs: "runs"
+            case .doctor: "doctor"
             case .help: "help"
             case .version: "version"
             }
@@ -222,6 +224,9 @@ extension Invocation {
                 throw .missingArgument("at least one FILE (or --manifest FILE)", command: name)
             }
             command = .validate(o)
+        case "doctor":
+            if let extra = raw.positionals.first { throw .unexpectedArgument(extra, command: name) }
+            command = .doctor
         case "runs":
             if let extra = raw.positionals.first { throw .unexpectedArgument(extra, command: name) }
             var o = RunsOptions()

@@ -141,6 +141,8 @@ final class FakeThymia: HTTPTransport, @unchecked Sendable {
     var faults: Faults?
     /// GETs after the upload until COMPLETE_OK.
     var pollsToFinish = 2
+    /// The `Date` header of `GET /v1/account` (the clock check of `helios doctor`).
+    var accountDate = "Fri, 15 Jan 2027 08:00:00 GMT"
     /// Rewrites an answer after the fake acted on the request: a hostile or broken server.
     /// Gets the route ("create", "get", "put"), how many requests of that route came before
     /// (0-based), and the honest answer.
@@ -176,6 +178,10 @@ final class FakeThymia: HTTPTransport, @unchecked Sendable {
         case "create": response = create(request)
         case "get": response = get(request)
         case "put": response = try put(request, progress: progress)
+        case "account":
+            response = authorized(request)
+                ? HTTPResponse(status: 200, headers: ["date": accountDate], body: Data(#"{"id":"acct-fake","features":["data-export"]}"#.utf8))
+                : HTTPResponse(status: 401)
         default: response = HTTPResponse(status: 404)
         }
         if let rewrite {
@@ -191,6 +197,7 @@ final class FakeThymia: HTTPTransport, @unchecked Sendable {
     static func route(_ request: HTTPRequest) -> String {
         if request.url.hasPrefix("https://storage.test/") { return "put" }
         if request.method == "POST" { return "create" }
+        if request.method == "GET", request.url.hasSuffix("/v1/account") { return "account" }
         if request.method == "GET" { return "get" }
         return "other"
     }
