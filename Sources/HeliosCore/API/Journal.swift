@@ -116,6 +116,48 @@ public struct JournalEntry: Codable, Sendable, Equatable {
         try c.encodeIfPresent(run, forKey: .run)
     }
 
+    /// From a parsed journal line (`JSONScanner`): the fast path of `Journal`'s readers, with the
+    /// same rules as `init(from:)`. nil for a line that is not an entry.
+    init?(json: JSONValue) {
+        guard case .object(let o) = json else { return nil }
+        func string(_ key: String) -> String?? {
+            switch o[key] {
+            case nil, .null?: return .some(nil)
+            case .string(let s)?: return .some(s)
+            default: return nil  // present, but not a string: not an entry helios wrote
+            }
+        }
+        func integer(_ key: String) -> Int64?? {
+            switch o[key] {
+            case nil, .null?: return .some(nil)
+            case .number(let n)? where n.rounded() == n && abs(n) < 9e15: return .some(Int64(n))
+            default: return nil
+            }
+        }
+        guard let intent = string("intent"), let runId = string("runId"), let time = string("time") ?? nil,
+              let baseURL = string("baseURL") ?? nil, let file = string("file"), let bytes = integer("bytes"),
+              let sha256 = string("sha256"), let userLabel = string("userLabel"), let line = integer("line"),
+              var apiStatus = string("apiStatus"), let requestDigest = string("requestDigest"),
+              let expires = string("uploadURLExpiresAt"), let contentType = string("contentType"),
+              let errorCode = string("errorCode"), let replacedBy = string("replacedBy"), runId != nil || intent != nil else { return nil }
+        let state: RunState
+        if let named = string("state") ?? nil {
+            guard let s = RunState(rawValue: named) else { return nil }
+            state = s
+        } else {
+            guard let legacy = string("status") ?? nil else { return nil }
+            (state, apiStatus) = Self.state(legacyStatus: legacy)
+        }
+        self.init(intent: intent, runId: runId, time: time, baseURL: baseURL, file: file, bytes: bytes, sha256: sha256,
+                  userLabel: userLabel, state: state, apiStatus: apiStatus, requestDigest: requestDigest)
+        self.line = line.map { Int($0) }
+        uploadURLExpiresAt = expires
+        self.contentType = contentType
+        self.errorCode = errorCode
+        self.replacedBy = replacedBy
+        if let run = o["run"], run != .null { self.run = run }
+    }
+
     /// Also reads the journals of helios 0.1.0, which kept one `status` string for everything.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -197,9 +239,8 @@ public struct Journal: Sendable {
         }
         guard var line = try? encoder.encode(entry) else { throw .cannotWrite(path: path, reason: "could not encode the entry") }
         line.append(0x0A)
-        let fd = try open(forAppend: true)
+        let fd = try openCurrent()
         defer { close(fd) }
-        try lock(fd, LOCK_EX)
         defer { flock(fd, LOCK_UN) }
         // After a crash mid-write the file ends without a newline: start on a fresh line, or this
         // entry (perhaps the only record of a new run) would be glued to the fragment and lost.
@@ -215,19 +256,14 @@ public struct Journal: Sendable {
     /// Every readable entry in order. A torn or corrupt line (a power cut mid-write) is skipped and
     /// reported through `warn`, never fatal. A missing journal is empty.
     public func entries(warn: (String) -> Void = { _ in }) throws(JournalError) -> [JournalEntry] {
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
-        let fd = try open(forAppend: false)
-        defer { close(fd) }
-        try lock(fd, LOCK_SH)
-        defer { flock(fd, LOCK_UN) }
-        let data = PosixFile(borrowing: fd).readToEnd()
-        let decoder = JSONDecoder()
         var result: [JournalEntry] = []
-        for (index, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
-            if let entry = try? decoder.decode(JournalEntry.self, from: Data(line)) {
-                result.append(entry)
-            } else {
-                warn("skipping unreadable line \(index + 1) of \(path)")
+        try withReadLock { fd in
+            Self.forEachLine(fd) { number, _, bytes in
+                if let json = JSONScanner.parse(bytes), let entry = JournalEntry(json: json) {
+                    result.append(entry)
+                } else {
+                    warn("skipping unreadable line \(number) of \(path)")
+                }
             }
         }
         return result
@@ -236,13 +272,153 @@ public struct Journal: Sendable {
     /// The current state of each run (its last entry), in the order runs were first journaled.
     /// Entries group by intent, so a create's trace and the run it became are one item.
     public func latest(warn: (String) -> Void = { _ in }) throws(JournalError) -> [JournalEntry] {
-        var order: [String] = []
-        var last: [String: JournalEntry] = [:]
-        for entry in try entries(warn: warn) {
-            if last[entry.key] == nil { order.append(entry.key) }
-            last[entry.key] = entry
+        var result: [JournalEntry] = []
+        try forEachLatest(warn: warn) { result.append($0) }
+        return result
+    }
+
+    /// `latest`, streamed: memory holds a key and an offset per run, never the file or the
+    /// entries. Two passes under one shared lock: the first finds each run's last line from
+    /// its `intent`/`runId` alone (no entry is built), the second reads and decodes just those
+    /// lines, in the order the runs were first journaled.
+    public func forEachLatest(warn: (String) -> Void = { _ in }, _ body: (JournalEntry) -> Void) throws(JournalError) {
+        try withReadLock { fd in
+            var order: [String] = []
+            var last: [String: (offset: Int64, length: Int, number: Int)] = [:]
+            Self.forEachLine(fd) { number, offset, bytes in
+                guard let keys = JSONScanner.topLevelStrings(bytes, keys: Self.keyFields), let key = keys[0] ?? keys[1] else {
+                    warn("skipping unreadable line \(number) of \(path)")
+                    return
+                }
+                if last[key] == nil { order.append(key) }
+                last[key] = (offset, bytes.count, number)
+            }
+            var buffer: [UInt8] = []
+            for key in order {
+                guard let (offset, length, number) = last[key] else { continue }
+                if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
+                let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(offset)) }
+                let entry = got == length ? buffer.withUnsafeBytes { JSONScanner.parse(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }.flatMap(JournalEntry.init(json:)) : nil
+                if let entry { body(entry) } else { warn("skipping unreadable line \(number) of \(path)") }
+            }
         }
-        return order.compactMap { last[$0] }
+    }
+
+    /// What groups a run's lines: its intent, else its run id (`JournalEntry.key`).
+    static let keyFields = [Array("intent".utf8), Array("runId".utf8)]
+
+    /// The journal open for reading under a shared lock (nothing when it does not exist yet).
+    private func withReadLock(_ body: (Int32) throws(JournalError) -> Void) throws(JournalError) {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let fd = try open(forAppend: false)
+        defer { close(fd) }
+        try lock(fd, LOCK_SH)
+        defer { flock(fd, LOCK_UN) }
+        try body(fd)
+    }
+
+    /// Each non-empty line of the file: its 1-based number, byte offset and bytes (without the
+    /// newline), read 1 MiB at a time. A line longer than `maximumLine` is skipped as unreadable.
+    static let maximumLine = 16 << 20
+    static func forEachLine(_ fd: Int32, _ body: (Int, Int64, UnsafeRawBufferPointer) -> Void) {
+        let chunk = 1 << 20
+        var pending: [UInt8] = []   // the start of a line not yet ended
+        var pendingOffset: Int64 = 0
+        var skipping = false        // inside an over-long line
+        var number = 0
+        var offset: Int64 = 0
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        while true {
+            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, chunk, off_t(offset)) }
+            guard got > 0 else { break }
+            buffer.withUnsafeBytes { raw in
+                var start = 0
+                for i in 0..<got where raw[i] == 0x0A {
+                    number += 1
+                    if skipping {
+                        skipping = false
+                    } else if pending.isEmpty {
+                        if i > start { body(number, offset + Int64(start), UnsafeRawBufferPointer(rebasing: raw[start..<i])) }
+                    } else {
+                        pending.append(contentsOf: raw[start..<i])
+                        pending.withUnsafeBytes { body(number, pendingOffset, $0) }
+                        pending.removeAll(keepingCapacity: true)
+                    }
+                    start = i + 1
+                }
+                if start < got, !skipping {
+                    if pending.isEmpty { pendingOffset = offset + Int64(start) }
+                    pending.append(contentsOf: raw[start..<got])
+                    if pending.count > maximumLine { pending = []; skipping = true }
+                }
+            }
+            offset += Int64(got)
+        }
+        if !pending.isEmpty {
+            number += 1
+            pending.withUnsafeBytes { body(number, pendingOffset, $0) }
+        }
+    }
+
+    /// The journal open for appending and locked exclusively, and still the file at `path`: a
+    /// `runs --compact` may have renamed a new journal over it while this process waited for the
+    /// lock, and an entry appended to the old one would be lost.
+    private func openCurrent() throws(JournalError) -> Int32 {
+        while true {
+            let fd = try open(forAppend: true)
+            do { try lock(fd, LOCK_EX) } catch { close(fd); throw error }
+            var held = stat(), named = stat()
+            if fstat(fd, &held) == 0, stat(path, &named) == 0, held.st_ino == named.st_ino, held.st_dev == named.st_dev { return fd }
+            flock(fd, LOCK_UN)
+            close(fd)
+        }
+    }
+
+    /// Rewrites the journal with only the latest entry of each run (what `runs`, resumes and
+    /// `poll --pending` read), atomically: a new file beside it, fsynced, renamed over it, under
+    /// the exclusive lock, so concurrent helios processes neither lose an entry nor see half a
+    /// journal. Returns the sizes before and after, and the number of runs kept.
+    public func compact() throws(JournalError) -> (before: Int64, after: Int64, runs: Int) {
+        guard FileManager.default.fileExists(atPath: path) else { return (0, 0, 0) }
+        if let beforeEffect {
+            do { try beforeEffect("journal") } catch { throw .cannotWrite(path: path, reason: "\(error)") }
+        }
+        let fd = try openCurrent()
+        defer { close(fd) }
+        defer { flock(fd, LOCK_UN) }
+        var st = stat()
+        let before = fstat(fd, &st) == 0 ? Int64(st.st_size) : 0
+        // Each run's last line, copied verbatim (no re-encoding: nothing changes but the length).
+        var order: [String] = []
+        var last: [String: (offset: Int64, length: Int)] = [:]
+        Self.forEachLine(fd) { _, offset, bytes in
+            guard let keys = JSONScanner.topLevelStrings(bytes, keys: Self.keyFields), let key = keys[0] ?? keys[1] else { return }
+            if last[key] == nil { order.append(key) }
+            last[key] = (offset, bytes.count)
+        }
+        let temp = path + ".compact"
+        let out = Glibc.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard out >= 0 else { throw .cannotWrite(path: temp, reason: String(cString: strerror(errno))) }
+        var after: Int64 = 0
+        var failed: Int32 = 0
+        var buffer: [UInt8] = []
+        for key in order {
+            guard let (offset, length) = last[key] else { continue }
+            if buffer.count < length + 1 { buffer = [UInt8](repeating: 0, count: length + 1) }
+            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(offset)) }
+            guard got == length else { failed = errno; break }
+            buffer[length] = 0x0A
+            guard PosixFile(borrowing: out).write(buffer[0...length]) else { failed = errno; break }
+            after += Int64(length + 1)
+        }
+        let synced = fsync(out) == 0
+        close(out)
+        guard failed == 0, synced, rename(temp, path) == 0 else {
+            let reason = String(cString: strerror(failed != 0 ? failed : errno))
+            unlink(temp)
+            throw .cannotWrite(path: path, reason: reason)
+        }
+        return (before, after, order.count)
     }
 
     /// Waits for the lock, retrying when a signal interrupts the wait; never writes unlocked.

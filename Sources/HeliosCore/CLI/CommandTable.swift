@@ -113,6 +113,7 @@ public enum CommandTable {
                        help: "only runs with this status (COMPLETE_OK, COMPLETE_ERROR, RUNNING, UPLOADED, ...; any case)"),
             OptionSpec("since", kind: .value, meta: "WHEN",
                        help: "only runs recorded at or after WHEN: a UTC date or date-time (2026-12-01, 2026-12-01T09:00), or a duration ago (24h)"),
+            OptionSpec("compact", help: "rewrite the journal keeping only the latest state of each run, then list as asked"),
         ]
     )
 

@@ -124,6 +124,8 @@ public struct RunsOptions: Sendable, Equatable {
     public var user: String?
     public var status: String?
     public var since: Since?
+    /// Rewrite the journal with each run's latest entry first.
+    public var compact = false
     public init() {}
 
     /// `2026-12-01`, `2026-12-01T09:00[:00]` (UTC, `Z` allowed), or a duration (`24h`, `30m`).
@@ -234,6 +236,7 @@ extension Invocation {
             o.user = raw.value("user")
             o.status = raw.value("status").map { $0.uppercased() }
             o.since = try checker.optional("since") { RunsOptions.since($0) }
+            o.compact = raw.has("compact")
             command = .runs(o)
         default: // help
             if raw.positionals.count > 1 { throw .unexpectedArgument(raw.positionals[1], command: name) }

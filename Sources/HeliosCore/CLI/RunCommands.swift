@@ -584,45 +584,64 @@ struct RunCommands {
     // MARK: runs
 
     func runs(_ o: RunsOptions) throws -> ExitCode {
-        var entries = try session.journal.latest(warn: { session.warn($0) })
-        if o.pending { entries = entries.filter(\.isPending) }
-        if let user = o.user { entries = entries.filter { $0.userLabel == user } }
-        if let status = o.status { entries = entries.filter { $0.status.uppercased() == status } }
+        if o.compact {
+            do {
+                let (before, after, kept) = try session.journal.compact()
+                session.note("compacted \(session.journal.path): \(BatchProgress.size(before)) -> \(BatchProgress.size(after)), \(kept) run\(kept == 1 ? "" : "s") kept (each run's latest state)")
+            } catch {
+                throw CLIFailure(.runFailed, "cannot compact the journal \(session.journal.path): \(error.reason); it is unchanged")
+            }
+        }
+        let since: String?
         switch o.since {
-        case .at(let time)?: entries = entries.filter { $0.time >= time }
-        case .ago(let seconds)?:
-            let time = Text.iso8601UTC(session.context.now().addingTimeInterval(-seconds))
-            entries = entries.filter { $0.time >= time }
-        case nil: break
+        case .at(let time)?: since = time
+        case .ago(let seconds)?: since = Text.iso8601UTC(session.context.now().addingTimeInterval(-seconds))
+        case nil: since = nil
         }
-        if global.format != .text {
-            session.console.emitHeader(.journal)
-            for e in entries { session.console.emit(e) }
-            return .success
+        func matches(_ e: JournalEntry) -> Bool {
+            if o.pending, !e.isPending { return false }
+            if let user = o.user, e.userLabel != user { return false }
+            if let status = o.status, e.status.uppercased() != status { return false }
+            if let since, e.time < since { return false }
+            return true
         }
-        let filtered = o.user != nil || o.status != nil || o.since != nil
-        guard !entries.isEmpty else {
-            session.note(filtered || o.pending ? "no runs match" : "no runs yet in \(session.journal.path)")
-            return .success
-        }
+        // The journal is streamed (memory holds a key per run, not the file); JSON and CSV print
+        // as they go, the text table keeps only its cells to size the columns.
+        if global.format != .text { session.console.emitHeader(.journal) }
+        var rows: [[String]] = []
+        var matched = 0, unconfirmed = false
         // The scores of finished runs: the six headline ones (all eleven in --format csv/json).
         let shown = ["mentalStrain", "distress", "stress", "exhaustion", "sleepPropensity", "lowSelfEsteem"]
-        let rows = entries.map { e -> [String] in
+        try session.journal.forEachLatest(warn: { session.warn($0) }) { e in
+            guard matches(e) else { return }
+            matched += 1
+            if e.state == .createUnconfirmed || e.state == .creating { unconfirmed = true }
+            guard global.format == .text else { return session.console.emit(e) }
             let scores = e.run.flatMap { try? ModelRun(json: $0) }?.scores
             // The journal is a file anyone with access could have edited.
-            return ([e.runId ?? "(no run id yet)", e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status]
-                + shown.map { key in scores?.values[key].map { Formatting.fixed($0, 2) } ?? "-" }).map(Text.terminalSafe)
+            rows.append(([e.runId ?? "(no run id yet)", e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status]
+                + shown.map { key in scores?.values[key].map { Formatting.fixed($0, 2) } ?? "-" }).map(Text.terminalSafe))
         }
-        let header = ["RUN", "TIME", "FILE", "LABEL", "STATUS", "STRAIN", "DISTRESS", "STRESS", "EXHAUST", "SLEEP", "SELF-EST"]
-        var widths = header.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, c in i == cells.count - 1 ? c : Text.padded(c, to: widths[i]) }
-                .joined(separator: "  ") + "\n"
+        guard matched > 0 else {
+            let filtered = o.user != nil || o.status != nil || o.since != nil || o.pending
+            session.note(filtered ? "no runs match" : "no runs yet in \(session.journal.path)")
+            return .success
         }
-        session.console.result(line(header))
-        for row in rows { session.console.result(line(row)) }
-        if entries.contains(where: { $0.state == .createUnconfirmed || $0.state == .creating }) {
+        if global.format == .text {
+            let header = ["RUN", "TIME", "FILE", "LABEL", "STATUS", "STRAIN", "DISTRESS", "STRESS", "EXHAUST", "SLEEP", "SELF-EST"]
+            var widths = header.map(\.count)
+            for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+            func line(_ cells: [String]) -> String {
+                cells.enumerated().map { i, c in i == cells.count - 1 ? c : Text.padded(c, to: widths[i]) }
+                    .joined(separator: "  ") + "\n"
+            }
+            // One write for the table: 100,000 rows are one string, not 100,000 locked writes.
+            var table = line(header)
+            table.reserveCapacity(rows.count * 120)
+            for row in rows { table += line(row) }
+            session.console.result(table)
+        }
+        if unconfirmed {
             session.note("CREATE_UNCONFIRMED/CREATING: a create whose answer never came; a run may exist that helios cannot name (thymia cannot list runs)")
         }
         return .success
