@@ -2,17 +2,26 @@ import FoundationEssentials
 import Glibc
 import Synchronization
 
-/// Progress of a command's runs on stderr, through the command's `Console`. On a terminal one
-/// live line is redrawn in place (an upload bar, or how many runs are waiting); elsewhere a plain
-/// line at most every 5 seconds; nothing under --quiet. The console clears the live line before
-/// any other write, so it never mixes with results or events.
+/// Progress of a command's runs on stderr, through the command's `Console`.
+/// - On a terminal, one live line stays pinned under the scrolling events, redrawn every 0.2 s
+///   and cut to the terminal's width (read at each redraw, so a resize is followed): for one
+///   recording its upload bar or wait; for a batch the counts (done, running, queued, failed),
+///   the elapsed time and an ETA.
+/// - Elsewhere, a counts line every `plainInterval` (10 s) whatever else is printed; one
+///   recording's upload or wait at most every 5 s when it changes.
+/// - Nothing under --quiet; under --json the counts are `progress` events.
+/// The console clears the live line before any other write, so it never mixes with results.
 final class BatchProgress: Sendable {
     private struct Upload { var name: String; var sent: Int64; var total: Int64 }
     private struct State {
         var uploads: [Int: Upload] = [:]
         var waiting: [Int: String] = [:]
+        var started: Set<Int> = []
         var finished = 0
-        var lastPlain = Date.distantPast
+        var failed = 0
+        /// Finished before this command (a resumed batch): counted as done from the start.
+        var alreadyDone: Set<Int> = []
+        var lastPlain: Date?
         var lastPlainText = ""
         var ticker: Worker?
         var stopped = false
@@ -22,14 +31,32 @@ final class BatchProgress: Sendable {
     private let live: Bool
     private let quiet: Bool
     private let total: Int
-    private let started = Date()
+    private let plainInterval: TimeInterval
+    /// The command's clock (injectable), and the terminal's width when it can be read.
+    private let now: @Sendable () -> Date
+    private let width: @Sendable () -> Int
+    private let started: Date
     private let state = Mutex(State())
 
-    init(console: Console, isTerminal: Bool, total: Int) {
+    init(console: Console, isTerminal: Bool, total: Int, alreadyDone: Set<Int> = [], plainInterval: TimeInterval = 10,
+         now: @escaping @Sendable () -> Date = { Date() }, width: @escaping @Sendable () -> Int = { BatchProgress.terminalWidth() }) {
         self.console = console
         live = isTerminal && !console.quiet && !console.json
         quiet = console.quiet
         self.total = total
+        self.plainInterval = plainInterval
+        self.now = now
+        self.width = width
+        started = now()
+        state.withLock { $0.alreadyDone = alreadyDone }
+    }
+
+    /// The columns of the terminal on stderr (`TIOCGWINSZ`), else `$COLUMNS`, else 80.
+    static func terminalWidth(environment: [String: String] = Text.environment()) -> Int {
+        var size = winsize()
+        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        if let columns = environment["COLUMNS"].flatMap(Int.init), columns > 0 { return columns }
+        return 80
     }
 
     func start() {
@@ -51,55 +78,110 @@ final class BatchProgress: Sendable {
 
     private var isStopped: Bool { state.withLock { $0.stopped } }
 
+    func jobStarted(_ job: Int) { state.withLock { _ = $0.started.insert(job) } }
     func uploadStarted(_ job: Int, name: String, bytes: Int64) { state.withLock { $0.uploads[job] = Upload(name: Text.terminalSafe(name), sent: 0, total: bytes) } }
     func uploadProgress(_ job: Int, _ p: UploadProgress) { state.withLock { $0.uploads[job]?.sent = p.sent } }
     func uploadEnded(_ job: Int) { state.withLock { _ = $0.uploads.removeValue(forKey: job) } }
     func waiting(_ job: Int, status: String) { state.withLock { $0.waiting[job] = status } }
-    func ended(_ job: Int) {
+    func ended(_ job: Int, failed: Bool = false) {
         state.withLock {
             $0.waiting.removeValue(forKey: job)
             $0.uploads.removeValue(forKey: job)
-            $0.finished += 1
+            $0.started.remove(job)
+            guard !$0.alreadyDone.contains(job) else { return }
+            if failed { $0.failed += 1 } else { $0.finished += 1 }
         }
     }
 
-    private func tick() {
+    /// The counts now: done includes what finished before this command.
+    var counts: ProgressCounts { state.withLock { counts($0) } }
+
+    private func counts(_ s: State) -> ProgressCounts {
+        let done = s.finished + s.alreadyDone.count
+        let running = s.started.subtracting(s.alreadyDone).count
+        return ProgressCounts(total: total, done: done, failed: s.failed, running: running,
+                              queued: max(0, total - done - s.failed - running))
+    }
+
+    /// One redraw (the ticker calls it every 0.2 s on a terminal, every second elsewhere).
+    func tick() {
         state.withLock { s in
             guard !s.stopped else { return }
-            let text = describe(s)
             if live {
-                console.drawLive(text)
-            } else if !text.isEmpty, Date().timeIntervalSince(s.lastPlain) >= 5 || s.lastPlainText.isEmpty {
-                let comparable = Self.withoutSeconds(text)
-                guard comparable != s.lastPlainText || Date().timeIntervalSince(s.lastPlain) >= 30 else { return }
-                console.progress(text)
-                s.lastPlain = Date()
-                s.lastPlainText = comparable
+                console.drawLive(Self.fit(describe(s, live: true), width: width()))
+                return
             }
+            let at = now()
+            if total > 1 {
+                guard s.lastPlain.map({ at.timeIntervalSince($0) >= plainInterval }) ?? (at.timeIntervalSince(started) >= plainInterval) else { return }
+                s.lastPlain = at
+                console.progress("progress: " + describe(s, live: false), counts: counts(s))
+                return
+            }
+            let text = describe(s, live: false)
+            guard !text.isEmpty, s.lastPlain.map({ at.timeIntervalSince($0) >= 5 }) ?? true else { return }
+            let comparable = Self.withoutSeconds(text)
+            guard comparable != s.lastPlainText || s.lastPlain.map({ at.timeIntervalSince($0) >= 30 }) ?? true else { return }
+            console.progress(text)
+            s.lastPlain = at
+            s.lastPlainText = comparable
         }
     }
 
-    private func describe(_ s: State) -> String {
-        let uploads = s.uploads, waiting = s.waiting
-        var parts: [String] = []
-        if !uploads.isEmpty {
-            let sent = uploads.values.reduce(Int64(0)) { $0 + $1.sent }
-            let all = uploads.values.reduce(Int64(0)) { $0 + $1.total }
-            let percent = all > 0 ? Int(Double(sent) * 100 / Double(all)) : 0
-            let what = uploads.count == 1 ? uploads.values.first!.name : "\(uploads.count) files"
+    private func describe(_ s: State, live: Bool) -> String {
+        let elapsed = max(0, now().timeIntervalSince(started))
+        if total > 1 {
+            let c = counts(s)
+            var parts = ["\(c.done)/\(c.total) done", "\(c.running) running", "\(c.queued) queued"]
+            if c.failed > 0 { parts.append("\(c.failed) failed") }
+            parts.append(Self.clock(elapsed))
+            // The ETA from this command's own pace, once a run has ended in it.
+            let endedHere = s.finished + s.failed
+            if endedHere > 0, c.queued + c.running > 0 {
+                parts.append("ETA " + Self.clock(elapsed / Double(endedHere) * Double(c.queued + c.running)))
+            }
+            var text = parts.joined(separator: live ? " · " : ", ")
+            if live, !s.uploads.isEmpty {
+                let sent = s.uploads.values.reduce(Int64(0)) { $0 + $1.sent }, all = s.uploads.values.reduce(Int64(0)) { $0 + $1.total }
+                text += " · uploading \(s.uploads.count) (\(all > 0 ? Int(Double(sent) * 100 / Double(all)) : 0)%)"
+            }
             if live {
-                let width = 24, filled = width * percent / 100
-                parts.append("uploading \(what) [\(String(repeating: "#", count: filled))\(String(repeating: "-", count: width - filled))] \(percent)% \(Self.size(sent))/\(Self.size(all))")
+                let share = Double(c.done + c.failed) / Double(max(1, c.total)), bar = 12
+                let filled = min(bar, Int(share * Double(bar)))
+                text = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: bar - filled) + "] " + text
+            }
+            return text
+        }
+        var parts: [String] = []
+        if let upload = s.uploads.values.first {
+            let percent = upload.total > 0 ? Int(Double(upload.sent) * 100 / Double(upload.total)) : 0
+            if live {
+                let bar = 24, filled = bar * percent / 100
+                parts.append("uploading \(upload.name) [\(String(repeating: "#", count: filled))\(String(repeating: "-", count: bar - filled))] \(percent)% \(Self.size(upload.sent))/\(Self.size(upload.total))")
             } else {
-                parts.append("uploading \(what): \(percent)% of \(Self.size(all))")
+                parts.append("uploading \(upload.name): \(percent)% of \(Self.size(upload.total))")
             }
         }
-        if !waiting.isEmpty {
-            let states = Set(waiting.values).sorted().joined(separator: ", ")
-            parts.append("waiting for \(waiting.count) run\(waiting.count == 1 ? "" : "s") (\(states)) \(Int(Date().timeIntervalSince(started)))s")
+        if let status = s.waiting.values.first {
+            parts.append("waiting for the run (\(status)) \(Int(elapsed))s")
         }
-        if total > 1, !parts.isEmpty { parts.append("\(s.finished)/\(total) done") }
         return parts.joined(separator: "; ")
+    }
+
+    /// `text` cut to fit in `width` columns (one short of it: a full last column wraps on some
+    /// terminals), with `…` where it was cut.
+    static func fit(_ text: String, width: Int) -> String {
+        let room = max(10, width - 1)
+        guard text.count > room else { return text }
+        return String(text.prefix(room - 1)) + "…"
+    }
+
+    /// `1m05s`, `2h03m`, `42s`.
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s >= 3600 { return "\(s / 3600)h" + Formatting.zeroPadded((s % 3600) / 60, 2) + "m" }
+        if s >= 60 { return "\(s / 60)m" + Formatting.zeroPadded(s % 60, 2) + "s" }
+        return "\(s)s"
     }
 
     /// `text` without its second counts (`12s`), so a line that differs only in the time is not

@@ -22,10 +22,16 @@ final class BatchRunner: Sendable {
     var stopReason: RunFailure? { state.withLock { $0.stopReason } }
 
     init(session: Session, client: @escaping @Sendable (String) -> APIClient, wait: WaitOptions, noWait: Bool,
-         concurrency: Int, jobs: Int) {
+         concurrency: Int, jobs: Int, alreadyDone: Set<Int> = []) {
         self.session = session
         self.concurrency = max(1, concurrency)
-        let progress = BatchProgress(console: session.console, isTerminal: session.context.stderrIsTerminal, total: jobs)
+        let environment = session.context.environment
+        let progress = BatchProgress(console: session.console, isTerminal: session.context.stderrIsTerminal, total: jobs,
+                                     alreadyDone: alreadyDone, now: session.context.now,
+                                     width: { BatchProgress.terminalWidth(environment: environment) })
+        // In a batch, a line per run for routine steps would bury what needs attention: those
+        // only under -v (warnings, failures and retries always print).
+        let routine = jobs <= 1 || session.global.verbose
         self.progress = progress
         var env = RunEnvironment(journal: session.journal, uploads: session.uploads, client: client,
                                  cancellation: session.context.cancellation, now: session.context.now,
@@ -33,7 +39,9 @@ final class BatchRunner: Sendable {
         env.pollInterval = wait.pollInterval
         env.timeout = wait.timeout
         env.noWait = noWait
-        lifecycle = RunLifecycle(environment: env) { index, event in Self.render(event, index: index, progress: progress, session: session) }
+        lifecycle = RunLifecycle(environment: env) { index, event in
+            Self.render(event, index: index, progress: progress, session: session, routine: routine)
+        }
     }
 
     func run(_ jobs: [RunJob]) -> [RunOutcome] {
@@ -47,8 +55,9 @@ final class BatchRunner: Sendable {
         let workers = (0..<min(concurrency, jobs.count)).map { _ in
             Worker(stackSize: 1 << 20) { [self] in
                 while let index = take(jobs.count) {
+                    progress.jobStarted(index)
                     let outcome = lifecycle.execute(jobs[index], index: index)
-                    progress.ended(index)
+                    progress.ended(index, failed: Self.isFailure(outcome))
                     show(outcome, job: jobs[index])
                     results.set(index, outcome)
                 }
@@ -73,12 +82,24 @@ final class BatchRunner: Sendable {
 
     // MARK: rendering
 
-    private static func render(_ event: RunEvent, index: Int, progress: BatchProgress, session: Session) {
+    /// Counted as failed in the progress line: a run that ended in error, or a helios failure.
+    static func isFailure(_ outcome: RunOutcome) -> Bool {
+        switch outcome {
+        case .finished(let run): run.status != APIStatus.completeOK.rawValue
+        case .failed, .unconfirmedCreate: true
+        case .uploaded, .pending, .notStarted: false
+        }
+    }
+
+    private static func render(_ event: RunEvent, index: Int, progress: BatchProgress, session: Session, routine: Bool) {
         switch event {
         case .created(let runId, let file, let label, let bytes, let replacing):
+            // A replacement is news; a batch's ordinary creates are in its results and journal.
+            guard routine || replacing != nil else { return }
             let replacing = replacing.map { " to replace \($0)" } ?? ""
             session.console.note("created run \(runId) for \(file)\(replacing) (user label \(label)); uploading \(BatchProgress.size(bytes))")
         case .recovered(let runId, let file):
+            guard routine else { return }
             session.console.note("found run \(runId) for \(file), created before an interruption; resuming it")
         case .unconfirmedCreateSuperseded(let file, let since):
             session.console.warn("an earlier create for \(file) (at \(since)) was never confirmed, so a run may exist that helios cannot name; creating one now ('helios runs' lists the unconfirmed one)")
@@ -89,6 +110,7 @@ final class BatchRunner: Sendable {
         case .uploadEnded:
             progress.uploadEnded(index)
         case .resending(let runId, let file):
+            guard routine else { return }
             session.console.note("run \(runId) has not received \(file) yet; sending it to the run's own upload URL")
         case .abandoned(let runId, let file, let reason):
             session.console.warn("run \(runId) for \(file) never received its recording and \(reason); creating a fresh run")

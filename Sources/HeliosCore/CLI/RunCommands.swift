@@ -137,7 +137,10 @@ struct RunCommands {
         }
         if o.dryRun { return dryRun(jobs, skipped: skipped) }
         let client = clients(apiKey: apiKey)
-        let runner = BatchRunner(session: session, client: client, wait: wait, noWait: noWait, concurrency: o.concurrency, jobs: jobs.count)
+        // Finished before this command: the progress counts them as done from the start.
+        let alreadyDone = Set(jobs.indices.filter { if case .done = jobs[$0].start { true } else { false } })
+        let runner = BatchRunner(session: session, client: client, wait: wait, noWait: noWait, concurrency: o.concurrency, jobs: jobs.count,
+                                 alreadyDone: alreadyDone)
         let code = finish(runner.run(jobs), runner: runner, timeout: wait.timeout, resumeHint: resumeCommand(manifest: o.manifest != nil))
         if skipped > 0 {
             session.note("\(skipped) row\(skipped == 1 ? "" : "s") skipped as invalid (--skip-invalid); see above")
