@@ -12,12 +12,14 @@ build_release
 start_emulator --api-key bench-key --processing-time "${processing}s"
 trap stop_emulator EXIT
 
-# One speech recording, N rows: every row is its own person (label), so every row is a run.
+# One speech recording linked under N names (helios sends each file once per command), N rows:
+# every row is its own person (label), so every row is a run.
 cp "$root/samples/north-wind-and-the-sun.flac" "$work/speech.flac"
+mkdir -p "$work/rec"
 {
     echo "file,userLabel,dob,sex"
     i=1
-    while [ "$i" -le "$n" ]; do echo "speech.flac,bench-$i,1990-01,UNKNOWN"; i=$((i + 1)); done
+    while [ "$i" -le "$n" ]; do ln -f "$work/speech.flac" "$work/rec/b$i.flac"; echo "rec/b$i.flac,bench-$i,1990-01,UNKNOWN"; i=$((i + 1)); done
 } >"$work/batch.csv"
 
 printf 'N=%s recordings, processing %ss, poll interval %ss\n' "$n" "$processing" "$interval"

@@ -117,6 +117,18 @@ import HeliosTestSupport
         #expect(lines.count == 1, "\(lines)")
     }
 
+    @Test func aCommandThatWritesNothingLeavesTheOutputFileAsItWas() throws {
+        let (world, manifest, _) = try Self.study()
+        let target = world.dir + "/results.csv"
+        try "the last study's results\n".write(toFile: target, atomically: true, encoding: .utf8)
+        let typo = world.run(["submit", "--manifest", manifest, "--output", target, "--concurrency", "0"] + Self.wait)
+        #expect(typo.status == ExitCode.usage.rawValue)
+        let rejected = world.run(["submit", world.dir + "/gone.wav", "--dob", "1980", "--sex", "male", "--json", "-o", target])
+        #expect(rejected.status == ExitCode.recordingRejected.rawValue)
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "the last study's results\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: world.dir).filter { $0.contains(".helios-") }.isEmpty)
+    }
+
     @Test func anUnwritableOutputFileIsAUsageErrorBeforeAnythingIsSent() throws {
         let (world, manifest, _) = try Self.study()
         let r = world.run(["submit", "--manifest", manifest, "--output", world.dir + "/no/such/dir/results.csv"] + Self.wait)
