@@ -54,7 +54,7 @@ printf '  results.csv: %s rows (%s COMPLETE_OK), %s columns\n' "$(( $(wc -l < "$
 redraws=$(grep -o $'\r\e\[2K' "$work/terminal.log" | wc -l)
 other=$(tr '\r' '\n' < "$work/terminal.log" | sed 's/\x1b\[2K//g' | grep -v '^\[' | grep -c . || true)
 printf '  terminal: %s live-line redraws, %s other lines (script(1)'"'"'s own two included); widest live line %s columns\n' "$redraws" "$other" \
-    "$(tr '\r' '\n' < "$work/terminal.log" | sed 's/\x1b\[2K//g' | grep '^\[' | awk '{ if (length > m) m = length } END { print m + 0 }')"
+    "$(tr '\r' '\n' < "$work/terminal.log" | sed 's/\x1b\[2K//g' | grep '^\[' | python3 -c 'import sys; print(max((len(l.rstrip("\n")) for l in sys.stdin), default=0))')"
 echo '  frames (one in every ~10, then the last lines):'
 tr '\r' '\n' < "$work/terminal.log" | sed 's/\x1b\[2K//g' | grep '^\[' | awk 'NR % 40 == 1' | head -n 8 | sed 's/^/    | /'
 tr '\r' '\n' < "$work/terminal.log" | sed 's/\x1b\[2K//g' | grep . | tail -n 3 | sed 's/^/    | /'
