@@ -10,6 +10,11 @@ public struct RawArguments: Sendable, Equatable {
     /// The last value given (later options override earlier ones, as in curl and gh).
     public func value(_ long: String) -> String? { values[long]?.last }
     public func all(_ long: String) -> [String] { values[long] ?? [] }
+
+    // The parser's way in: through the option table's entries, never a name typed again.
+    public func has(_ option: OptionSpec) -> Bool { has(option.long) }
+    public func value(_ option: OptionSpec) -> String? { value(option.long) }
+    public func all(_ option: OptionSpec) -> [String] { all(option.long) }
 }
 
 public enum ArgumentParser {
@@ -77,7 +82,7 @@ public enum ArgumentParser {
     }
 
     /// `--version` is accepted only before a command.
-    static let versionOption = OptionSpec("version", help: "print the version", group: .output, global: true)
+    static let versionOption = Opt.version
 
     private static func unknown(_ written: String, _ spec: CommandSpec?) -> UsageError {
         let pool = spec?.allOptions ?? (CommandTable.globalOptions + [versionOption])

@@ -117,8 +117,8 @@ struct DoctorCommand {
     }
 
     static func keySource(_ global: GlobalOptions, _ env: [String: String]) -> String? {
-        if let file = global.apiKeyFile { return "--api-key-file \(file)" }
-        if global.apiKeyStdin { return "--api-key-stdin" }
+        if let file = global.apiKeyFile { return "\(Opt.apiKeyFile.flag) \(file)" }
+        if global.apiKeyStdin { return Opt.apiKeyStdin.flag }
         return (env["THYMIA_API_KEY"] ?? "").isEmpty ? nil : "THYMIA_API_KEY"
     }
 

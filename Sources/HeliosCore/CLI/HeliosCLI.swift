@@ -11,8 +11,8 @@ public enum HeliosCLI {
     public static func run(arguments: [String], context: CLIContext, output: Output) -> Int32 {
         // --json is honoured even for usage errors, so scripts always get a parseable failure.
         let options = Array(arguments.prefix { $0 != "--" })
-        let jsonRequested = options.contains("--json") || options.contains("--format=json")
-            || zip(options, options.dropFirst()).contains { $0 == "--format" && $1 == "json" }
+        let jsonRequested = options.contains(Opt.json.flag) || options.contains(Opt.format.flag + "=json")
+            || zip(options, options.dropFirst()).contains { $0 == Opt.format.flag && $1 == "json" }
         let invocation: Invocation
         do {
             invocation = try Invocation.parse(arguments, today: context.today)

@@ -66,7 +66,7 @@ public struct RunOptions: Sendable, Equatable {
     public var dateOfBirth: String?
     public var birthSex: ValueRules.BirthSex?
     public var userLabel: String?
-    public var language = "en-GB"
+    public var language = Defaults.language
     public var languageGiven = false
     public var accent: String?
     public var sleepTime: String?
@@ -78,7 +78,7 @@ public struct RunOptions: Sendable, Equatable {
     public var contentType: String?
     public var skipValidation = false
     public var manifest: String?
-    public var concurrency = 4
+    public var concurrency = Defaults.concurrency
     public var force = false
     /// Carry on what the journal knows of these recordings instead of refusing them.
     public var resume = false
@@ -94,9 +94,9 @@ public struct RunOptions: Sendable, Equatable {
 }
 
 public struct WaitOptions: Sendable, Equatable {
-    public var pollInterval: Double = 3
+    public var pollInterval: Double = Defaults.pollInterval
     /// Seconds; 0 waits forever.
-    public var timeout: Double = 15 * 60
+    public var timeout: Double = Defaults.timeout
     public init() {}
 }
 
@@ -170,12 +170,12 @@ extension Invocation {
         let raw = try ArgumentParser.split(args)
         var global = try parseGlobal(raw)
 
-        if raw.has("version") { return Invocation(global: global, command: .version) }
+        if raw.has(Opt.version) { return Invocation(global: global, command: .version) }
         guard let name = raw.command else {
-            if raw.has("help") { return Invocation(global: global, command: .help(nil)) }
+            if raw.has(Opt.helpFlag) { return Invocation(global: global, command: .help(nil)) }
             throw .missingCommand
         }
-        if raw.has("help") { return Invocation(global: global, command: .help(name == "help" ? raw.positionals.first : name)) }
+        if raw.has(Opt.helpFlag) { return Invocation(global: global, command: .help(name == "help" ? raw.positionals.first : name)) }
 
         let checker = ValueChecker(raw: raw, command: name)
         let command: Command
@@ -184,7 +184,7 @@ extension Invocation {
             var o = SubmitOptions()
             o.run = try checker.runOptions(today: today)
             o.wait = try checker.waitOptions()
-            o.noWait = raw.has("no-wait")
+            o.noWait = raw.has(Opt.noWait)
             o.resume = o.run.resume
             try checker.requireFiles(o.run)
             try checker.requireUserFields(o.run)
@@ -192,9 +192,9 @@ extension Invocation {
         case "upload":
             var o = UploadOptions()
             o.run = try checker.runOptions(today: today)
-            o.url = raw.value("url")
+            o.url = raw.value(Opt.url)
             if o.url != nil {
-                if o.run.manifest != nil { throw .conflictingOptions("--url", "--manifest", reason: "a pre-signed URL takes exactly one recording", command: name) }
+                if o.run.manifest != nil { throw .conflictingOptions(Opt.url.flag, Opt.manifest.flag, reason: "a pre-signed URL takes exactly one recording", command: name) }
                 if o.run.files.isEmpty { throw .missingArgument("the FILE to upload", command: name) }
                 if o.run.files.count > 1 { throw .unexpectedArgument(o.run.files[1], command: name) }
             } else {
@@ -205,21 +205,21 @@ extension Invocation {
         case "poll":
             var o = PollOptions()
             (o.ids, o.idsFromStdin) = try checker.runIds(stdinTakenByKey: global.apiKeyStdin)
-            o.pending = raw.has("pending")
+            o.pending = raw.has(Opt.pending)
             o.wait = try checker.waitOptions()
             command = .poll(o)
         case "status":
             var o = StatusOptions()
             (o.ids, o.idsFromStdin) = try checker.runIds(stdinTakenByKey: global.apiKeyStdin)
-            o.pending = raw.has("pending")
+            o.pending = raw.has(Opt.pending)
             command = .status(o)
         case "validate":
             var o = ValidateOptions()
             o.files = raw.positionals
-            o.manifest = raw.value("manifest")
+            o.manifest = raw.value(Opt.manifest)
             if o.manifest != nil {
                 if let file = o.files.first {
-                    throw .conflictingOptions("--manifest", file, reason: "give the recordings in the manifest or on the command line, not both", command: name)
+                    throw .conflictingOptions(Opt.manifest.flag, file, reason: "give the recordings in the manifest or on the command line, not both", command: name)
                 }
                 o.rowDefaults = try checker.runOptions(today: today)
             } else if o.files.isEmpty {
@@ -232,11 +232,11 @@ extension Invocation {
         case "runs":
             if let extra = raw.positionals.first { throw .unexpectedArgument(extra, command: name) }
             var o = RunsOptions()
-            o.pending = raw.has("pending")
-            o.user = raw.value("user")
-            o.status = raw.value("status").map { $0.uppercased() }
-            o.since = try checker.optional("since") { RunsOptions.since($0) }
-            o.compact = raw.has("compact")
+            o.pending = raw.has(Opt.pending)
+            o.user = raw.value(Opt.user)
+            o.status = raw.value(Opt.status).map { $0.uppercased() }
+            o.since = try checker.optional(Opt.since) { RunsOptions.since($0) }
+            o.compact = raw.has(Opt.compact)
             command = .runs(o)
         default: // help
             if raw.positionals.count > 1 { throw .unexpectedArgument(raw.positionals[1], command: name) }
@@ -247,10 +247,10 @@ extension Invocation {
             command = .help(raw.positionals.first)
         }
         if case .poll(let o) = command, o.pending, !o.ids.isEmpty || o.idsFromStdin {
-            throw .conflictingOptions("--pending", o.idsFromStdin ? "-" : o.ids[0], reason: "give run ids or --pending, not both", command: name)
+            throw .conflictingOptions(Opt.pending.flag, o.idsFromStdin ? "-" : o.ids[0], reason: "give run ids or --pending, not both", command: name)
         }
         if case .status(let o) = command, o.pending, !o.ids.isEmpty || o.idsFromStdin {
-            throw .conflictingOptions("--pending", o.idsFromStdin ? "-" : o.ids[0], reason: "give run ids or --pending, not both", command: name)
+            throw .conflictingOptions(Opt.pending.flag, o.idsFromStdin ? "-" : o.ids[0], reason: "give run ids or --pending, not both", command: name)
         }
         return Invocation(global: global, command: command)
     }
@@ -258,33 +258,33 @@ extension Invocation {
     private static func parseGlobal(_ raw: RawArguments) throws(UsageError) -> GlobalOptions {
         var g = GlobalOptions()
         let checker = ValueChecker(raw: raw, command: raw.command)
-        g.apiKeyFile = raw.value("api-key-file")
-        g.apiKeyStdin = raw.has("api-key-stdin")
+        g.apiKeyFile = raw.value(Opt.apiKeyFile)
+        g.apiKeyStdin = raw.has(Opt.apiKeyStdin)
         if g.apiKeyFile != nil, g.apiKeyStdin {
-            throw .conflictingOptions("--api-key-file", "--api-key-stdin", reason: "give the key one way", command: raw.command ?? "")
+            throw .conflictingOptions(Opt.apiKeyFile.flag, Opt.apiKeyStdin.flag, reason: "give the key one way", command: raw.command ?? "")
         }
-        g.region = try checker.optional("region") { Region(rawValue: $0).map { .success($0) } ?? .failure("expected one of default, ca, us") }
-        g.baseURL = raw.value("base-url")
-        let format = try checker.optional("format") { ResultFormat(rawValue: $0).map { .success($0) } ?? .failure("expected one of text, json, csv") }
-        if raw.has("json"), let format, format != .json {
-            throw .conflictingOptions("--json", "--format \(format.rawValue)", reason: "--json is short for --format json", command: raw.command ?? "")
+        g.region = try checker.optional(Opt.region) { Region(rawValue: $0).map { .success($0) } ?? .failure("expected one of default, ca, us") }
+        g.baseURL = raw.value(Opt.baseUrl)
+        let format = try checker.optional(Opt.format) { ResultFormat(rawValue: $0).map { .success($0) } ?? .failure("expected one of text, json, csv") }
+        if raw.has(Opt.json), let format, format != .json {
+            throw .conflictingOptions(Opt.json.flag, "\(Opt.format.flag) \(format.rawValue)", reason: "--json is short for --format json", command: raw.command ?? "")
         }
-        g.format = raw.has("json") ? .json : format ?? .text
-        for (name, path) in [("summary", raw.value("summary")), ("junit", raw.value("junit"))] {
+        g.format = raw.has(Opt.json) ? .json : format ?? .text
+        for (name, path) in [(Opt.summary.flag, raw.value(Opt.summary)), (Opt.junit.flag, raw.value(Opt.junit))] {
             guard let path else { continue }
-            guard !path.isEmpty, path != "-" else { throw .invalidValue(option: "--" + name, value: path, rule: "a file to write the report to", command: raw.command ?? "") }
+            guard !path.isEmpty, path != "-" else { throw .invalidValue(option: name, value: path, rule: "a file to write the report to", command: raw.command ?? "") }
         }
-        g.summaryFile = raw.value("summary")
-        g.junitFile = raw.value("junit")
-        if let file = raw.value("output") {
-            guard !file.isEmpty, file != "-" else { throw .invalidValue(option: "--output", value: file, rule: "a file to write the results to (stdout is the default)", command: raw.command ?? "") }
+        g.summaryFile = raw.value(Opt.summary)
+        g.junitFile = raw.value(Opt.junit)
+        if let file = raw.value(Opt.output) {
+            guard !file.isEmpty, file != "-" else { throw .invalidValue(option: Opt.output.flag, value: file, rule: "a file to write the results to (stdout is the default)", command: raw.command ?? "") }
             g.outputFile = file
         }
-        g.quiet = raw.has("quiet")
-        g.verbose = raw.has("verbose")
-        g.noBands = raw.has("no-bands")
-        if g.quiet, g.verbose { throw .conflictingOptions("--quiet", "--verbose", reason: "one silences what the other asks for", command: raw.command ?? "") }
-        g.color = try checker.optional("color") { ColorMode(rawValue: $0).map { .success($0) } ?? .failure("expected one of auto, always, never") } ?? .auto
+        g.quiet = raw.has(Opt.quiet)
+        g.verbose = raw.has(Opt.verbose)
+        g.noBands = raw.has(Opt.noBands)
+        if g.quiet, g.verbose { throw .conflictingOptions(Opt.quiet.flag, Opt.verbose.flag, reason: "one silences what the other asks for", command: raw.command ?? "") }
+        g.color = try checker.optional(Opt.color) { ColorMode(rawValue: $0).map { .success($0) } ?? .failure("expected one of auto, always, never") } ?? .auto
         return g
     }
 }
@@ -295,91 +295,91 @@ struct ValueChecker {
     let raw: RawArguments
     let command: String?
 
-    func optional<T>(_ long: String, _ rule: (String) -> Result<T, RuleFailure>) throws(UsageError) -> T? {
-        guard let text = raw.value(long) else { return nil }
+    func optional<T>(_ option: OptionSpec, _ rule: (String) -> Result<T, RuleFailure>) throws(UsageError) -> T? {
+        guard let text = raw.value(option) else { return nil }
         switch rule(text) {
         case .success(let value): return value
-        case .failure(let failure): throw .invalidValue(option: "--\(long)", value: text, rule: failure.rule, command: command)
+        case .failure(let failure): throw .invalidValue(option: option.flag, value: text, rule: failure.rule, command: command)
         }
     }
 
     func runOptions(today: String) throws(UsageError) -> RunOptions {
         var o = RunOptions()
         o.files = raw.positionals
-        o.dateOfBirth = try optional("dob") { ValueRules.dateOfBirth($0, today: today) }
-        o.birthSex = try optional("sex", ValueRules.birthSex)
-        o.userLabel = try optional("user-label", ValueRules.userLabel)
-        if let language = try optional("language", ValueRules.language) {
+        o.dateOfBirth = try optional(Opt.dob) { ValueRules.dateOfBirth($0, today: today) }
+        o.birthSex = try optional(Opt.sex, ValueRules.birthSex)
+        o.userLabel = try optional(Opt.userLabel, ValueRules.userLabel)
+        if let language = try optional(Opt.language, ValueRules.language) {
             o.language = language
             o.languageGiven = true
         }
-        o.accent = try optional("accent", ValueRules.accent)
-        o.sleepTime = try optional("sleep-time", ValueRules.localDateTime)
-        o.wakeTime = try optional("wake-time", ValueRules.localDateTime)
-        o.recordingTime = try optional("recording-time", ValueRules.localDateTime)
-        for text in raw.all("tag") {
+        o.accent = try optional(Opt.accent, ValueRules.accent)
+        o.sleepTime = try optional(Opt.sleepTime, ValueRules.localDateTime)
+        o.wakeTime = try optional(Opt.wakeTime, ValueRules.localDateTime)
+        o.recordingTime = try optional(Opt.recordingTime, ValueRules.localDateTime)
+        for text in raw.all(Opt.tag) {
             switch ValueRules.tag(text) {
             case .success(let tag): o.tags.append(tag)
-            case .failure(let f): throw .invalidValue(option: "--tag", value: text, rule: f.rule, command: command)
+            case .failure(let f): throw .invalidValue(option: Opt.tag.flag, value: text, rule: f.rule, command: command)
             }
         }
         if let rule = ValueRules.tags(o.tags) {
-            throw .invalidValue(option: "--tag", value: raw.all("tag").last ?? "", rule: rule.rule, command: command)
+            throw .invalidValue(option: Opt.tag.flag, value: raw.all(Opt.tag).last ?? "", rule: rule.rule, command: command)
         }
-        o.deleteData = raw.has("delete-data")
-        o.deleteRecordings = raw.has("delete-recordings")
+        o.deleteData = raw.has(Opt.deleteData)
+        o.deleteRecordings = raw.has(Opt.deleteRecordings)
         if o.deleteData, o.deleteRecordings {
-            throw .conflictingOptions("--delete-data", "--delete-recordings", reason: "the first deletes everything, the second only the recording", command: command ?? "")
+            throw .conflictingOptions(Opt.deleteData.flag, Opt.deleteRecordings.flag, reason: "the first deletes everything, the second only the recording", command: command ?? "")
         }
-        o.contentType = try optional("content-type", ValueRules.mimeType)
-        o.skipValidation = raw.has("skip-validation")
-        o.manifest = raw.value("manifest")
+        o.contentType = try optional(Opt.contentType, ValueRules.mimeType)
+        o.skipValidation = raw.has(Opt.skipValidation)
+        o.manifest = raw.value(Opt.manifest)
         if o.manifest != nil, o.userLabel != nil {
-            throw .conflictingOptions("--manifest", "--user-label", reason: "each row names its own person (a 'userLabel' column)", command: command ?? "")
+            throw .conflictingOptions(Opt.manifest.flag, Opt.userLabel.flag, reason: "each row names its own person (a 'userLabel' column)", command: command ?? "")
         }
 
-        o.concurrency = try optional("concurrency") { ValueRules.integer($0, in: 1...64) } ?? 4
-        o.force = raw.has("force")
-        o.resume = raw.has("resume")
+        o.concurrency = try optional(Opt.concurrency) { ValueRules.integer($0, in: 1...64) } ?? Defaults.concurrency
+        o.force = raw.has(Opt.force)
+        o.resume = raw.has(Opt.resume)
         if o.resume, o.force {
-            throw .conflictingOptions("--resume", "--force", reason: "--force submits afresh, --resume reuses the journal", command: command ?? "")
+            throw .conflictingOptions(Opt.resume.flag, Opt.force.flag, reason: "--force submits afresh, --resume reuses the journal", command: command ?? "")
         }
-        o.dryRun = raw.has("dry-run")
-        o.skipInvalid = raw.has("skip-invalid")
-        o.retryFailed = raw.has("retry-failed")
+        o.dryRun = raw.has(Opt.dryRun)
+        o.skipInvalid = raw.has(Opt.skipInvalid)
+        o.retryFailed = raw.has(Opt.retryFailed)
         if o.retryFailed, o.force {
-            throw .conflictingOptions("--retry-failed", "--force", reason: "--force already sends every recording afresh", command: command ?? "")
+            throw .conflictingOptions(Opt.retryFailed.flag, Opt.force.flag, reason: "--force already sends every recording afresh", command: command ?? "")
         }
         if o.retryFailed, o.manifest == nil, !o.resume {
-            throw .conflictingOptions("--retry-failed", o.files.first ?? "FILE", reason: "--retry-failed carries on a manifest (or --resume); a plain submit creates fresh runs anyway", command: command ?? "")
+            throw .conflictingOptions(Opt.retryFailed.flag, o.files.first ?? "FILE", reason: "--retry-failed carries on a manifest (or --resume); a plain submit creates fresh runs anyway", command: command ?? "")
         }
         return o
     }
 
     func waitOptions() throws(UsageError) -> WaitOptions {
         var w = WaitOptions()
-        if let interval = try optional("poll-interval", ValueRules.duration) {
+        if let interval = try optional(Opt.pollInterval, ValueRules.duration) {
             guard interval >= 1 else {
-                throw .invalidValue(option: "--poll-interval", value: raw.value("poll-interval") ?? "", rule: "at least 1s (thymia recommends 3s)", command: command)
+                throw .invalidValue(option: Opt.pollInterval.flag, value: raw.value(Opt.pollInterval) ?? "", rule: "at least 1s (thymia recommends 3s)", command: command)
             }
             w.pollInterval = interval
         }
-        w.timeout = try optional("timeout", ValueRules.duration) ?? w.timeout
+        w.timeout = try optional(Opt.timeout, ValueRules.duration) ?? w.timeout
         return w
     }
 
     func requireFiles(_ o: RunOptions) throws(UsageError) {
         if o.files.isEmpty, o.manifest == nil { throw .missingArgument("at least one FILE (or --manifest FILE)", command: command ?? "") }
         if o.manifest != nil, let file = o.files.first {
-            throw .conflictingOptions("--manifest", file, reason: "give the recordings in the manifest or on the command line, not both", command: command ?? "")
+            throw .conflictingOptions(Opt.manifest.flag, file, reason: "give the recordings in the manifest or on the command line, not both", command: command ?? "")
         }
     }
 
     /// `--dob` and `--sex` are required unless a manifest supplies them per row.
     func requireUserFields(_ o: RunOptions) throws(UsageError) {
         guard o.manifest == nil else { return }
-        if o.dateOfBirth == nil { throw .missingOption(option: "--dob DATE", command: command ?? "") }
-        if o.birthSex == nil { throw .missingOption(option: "--sex SEX", command: command ?? "") }
+        if o.dateOfBirth == nil { throw .missingOption(option: Opt.dob.usageFragment, command: command ?? "") }
+        if o.birthSex == nil { throw .missingOption(option: Opt.sex.usageFragment, command: command ?? "") }
     }
 
     /// Run ids as positionals, or `-` to read them from stdin (not when the key comes from there).
@@ -389,7 +389,7 @@ struct ValueChecker {
         for arg in raw.positionals {
             if arg == "-" {
                 if stdinTakenByKey {
-                    throw .conflictingOptions("-", "--api-key-stdin", reason: "standard input can carry the key or the run ids, not both", command: command ?? "")
+                    throw .conflictingOptions("-", Opt.apiKeyStdin.flag, reason: "standard input can carry the key or the run ids, not both", command: command ?? "")
                 }
                 fromStdin = true
             } else {
@@ -399,7 +399,7 @@ struct ValueChecker {
                 ids.append(arg.lowercased())
             }
         }
-        if ids.isEmpty, !fromStdin, !raw.has("pending") {
+        if ids.isEmpty, !fromStdin, !raw.has(Opt.pending) {
             throw .missingArgument("RUN_ID..., '-' or --pending", command: command ?? "")
         }
         return (ids, fromStdin)

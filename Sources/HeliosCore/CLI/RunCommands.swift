@@ -692,7 +692,7 @@ struct RunCommands {
             resume = resumeHint
         } else if !waiting.isEmpty || !unsent.isEmpty {
             let ids = waiting + unsent
-            resume = (["helios", "poll"] + (ids.count <= 8 ? ids : ["--pending"]) + Self.pollOptions(session.context.arguments))
+            resume = (["helios", "poll"] + (ids.count <= 8 ? ids : [Opt.pending.flag]) + Self.pollOptions(session.context.arguments))
                 .map(Self.hintWord).joined(separator: " ")
         }
         let ids = t.pending.map(\.runId)
@@ -737,13 +737,13 @@ struct RunCommands {
             if optionsEnded { args.append(arg); continue }
             if skipValue { skipValue = false; args.append(arg); continue }
             if arg == "--" { optionsEnded = true; args.append(arg); continue }
-            if arg == "--force" { continue }
+            if arg == Opt.force.flag { continue }
             if valued.contains(arg) { skipValue = true }
             if command == nil, !arg.hasPrefix("-") { command = args.count }
             args.append(arg)
         }
-        if !manifest, let command, ["submit", "upload"].contains(args[command]), !args.prefix(while: { $0 != "--" }).contains("--resume") {
-            args.insert("--resume", at: command + 1)
+        if !manifest, let command, ["submit", "upload"].contains(args[command]), !args.prefix(while: { $0 != "--" }).contains(Opt.resume.flag) {
+            args.insert(Opt.resume.flag, at: command + 1)
         }
         return (["helios"] + args.map(Self.hintWord)).joined(separator: " ")
     }
@@ -757,7 +757,7 @@ struct RunCommands {
     /// The options of this command line that `helios poll` shares: global ones (key, endpoint,
     /// output) and the wait options, so the poll hint prints what the command would have.
     static func pollOptions(_ arguments: [String]) -> [String] {
-        let specs = CommandTable.globalOptions.filter { $0.long != "help" } + [CommandTable.pollInterval, CommandTable.timeout]
+        let specs = CommandTable.globalOptions.filter { $0 != Opt.helpFlag } + [Opt.pollInterval, Opt.timeout]
         var kept: [String] = []
         var index = 0
         while index < arguments.count, arguments[index] != "--" {

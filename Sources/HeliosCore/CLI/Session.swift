@@ -48,7 +48,7 @@ struct Session: Sendable {
         do {
             _ = try URLPolicy.check(url)
         } catch {
-            let source = global.baseURL != nil ? "--base-url" : "THYMIA_BASE_URL"
+            let source = global.baseURL != nil ? Opt.baseUrl.flag : "THYMIA_BASE_URL"
             throw CLIFailure(.usage, "invalid value '\(Redaction.url(url))' for '\(source)': \(error.description)")
         }
         return url.hasSuffix("/") ? String(url.dropLast()) : url

@@ -47,3 +47,34 @@ import HeliosTestSupport
         for code in [0, 1, 2, 3, 4, 5, 6, 7, 130] { #expect(text.contains("  \(code) ")) }
     }
 }
+
+/// Issue 12: the option table is the one place an option's name and default are written. The
+/// CLI's sources spell no option name again (`--name` or a bare table key), outside the table,
+/// help prose and comments; defaults come from the table.
+@Suite(.blocking) struct OptionTableSourceTests {
+    @Test func noOptionNameIsSpelledOutsideTheTable() throws {
+        let names = Set(CommandTable.commands.flatMap(\.allOptions).map(\.long) + [Opt.version.long])
+        let dir = TestPaths.packageRoot.appendingPathComponent("Sources/HeliosCore/CLI").path
+        var offences: [String] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where file.hasSuffix(".swift") {
+            // The table itself, and help texts written for people (their prose names options).
+            if ["Options.swift", "Help.swift", "CommandTable.swift"].contains(file) { continue }
+            let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
+            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let code = line.components(separatedBy: "//").first ?? ""
+                // Only string literals that are exactly an option: "--name" or "name" in a lookup.
+                for name in names where code.contains("\"--\(name)\"") || code.contains("(\"\(name)\")") {
+                    offences.append("\(file):\(n + 1): \(name)")
+                }
+            }
+        }
+        #expect(offences.isEmpty, "\(offences)")
+    }
+
+    @Test func theStructDefaultsAreTheTablesDefaults() {
+        #expect(RunOptions().concurrency == Int(Opt.concurrency.defaultValue ?? ""))
+        #expect(RunOptions().language == Opt.language.defaultValue)
+        #expect(WaitOptions().pollInterval == 3 && Opt.pollInterval.defaultValue == "3s")
+        #expect(WaitOptions().timeout == 900 && Opt.timeout.defaultValue == "15m")
+    }
+}
