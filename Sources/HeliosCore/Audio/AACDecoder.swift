@@ -118,21 +118,17 @@ enum AACDecoder {
 
         /// Fills `out` with up to `frames` interleaved frames; fewer marks the end.
         func read(into out: UnsafeMutablePointer<Float>, frames: Int) -> Int {
-            let want = frames * channels
-            var got = 0
-            while got < want {
-                if taken == decoded.count {
-                    guard !ended, decodeNext() else { ended = true; break }
-                }
-                let n = min(want - got, decoded.count - taken)
-                decoded.withUnsafeBufferPointer { source in
-                    guard let base = source.baseAddress else { return }
-                    (out + got).update(from: base + taken, count: n)
-                }
-                got += n
-                taken += n
+            var buffer = DecodedSamples(samples: decoded, taken: taken)
+            decoded = []
+            let got = buffer.read(into: out, frames: frames, channels: channels) { next in
+                guard !ended, decodeNext() else { ended = true; return false }
+                next = DecodedSamples(samples: decoded, taken: 0)
+                decoded = []
+                return true
             }
-            return got / channels
+            decoded = buffer.samples
+            taken = buffer.taken
+            return got
         }
     }
 }

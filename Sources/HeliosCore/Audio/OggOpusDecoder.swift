@@ -63,8 +63,7 @@ enum OggOpusDecoder {
         private let packets: OggPackets
         private let decoder: OpusPacketDecoder
         private var skipFrames: Int
-        private var pending: [Float] = []
-        private var taken = 0
+        private var pending = DecodedSamples()
 
         init(packets: OggPackets, decoder: OpusPacketDecoder, skipFrames: Int) {
             self.packets = packets
@@ -74,31 +73,22 @@ enum OggOpusDecoder {
 
         /// Up to `frames` interleaved frames into `buffer`; fewer only at the end of the stream.
         func read(into buffer: UnsafeMutablePointer<Float>, frames: Int) -> Int {
-            let channels = decoder.channels, want = frames * channels
-            var written = 0
-            while written < want {
-                if taken == pending.count, !refill() { break }
-                let n = min(want - written, pending.count - taken)
-                pending.withUnsafeBufferPointer { p in
-                    guard let base = p.baseAddress else { return }
-                    (buffer + written).update(from: base + taken, count: n)
-                }
-                written += n
-                taken += n
-            }
-            return written / channels
+            var samples = pending
+            pending = DecodedSamples()
+            defer { pending = samples }
+            return samples.read(into: buffer, frames: frames, channels: decoder.channels) { refill(&$0) }
         }
 
         /// Decodes packets until one gives samples past the pre-skip; false at the end.
-        private func refill() -> Bool {
-            pending.removeAll(keepingCapacity: true)
-            taken = 0
-            while pending.isEmpty {
+        private func refill(_ next: inout DecodedSamples) -> Bool {
+            next.samples.removeAll(keepingCapacity: true)
+            next.taken = 0
+            while next.samples.isEmpty {
                 guard let packet = packets.next() else { return false }
-                packet.withUnsafeBufferPointer { decoder.decode($0) { pending.append(contentsOf: $0) } }
-                if skipFrames > 0, !pending.isEmpty {
-                    let drop = min(skipFrames * decoder.channels, pending.count)
-                    pending.removeFirst(drop)
+                packet.withUnsafeBufferPointer { decoder.decode($0) { next.samples.append(contentsOf: $0) } }
+                if skipFrames > 0, !next.samples.isEmpty {
+                    let drop = min(skipFrames * decoder.channels, next.samples.count)
+                    next.samples.removeFirst(drop)
                     skipFrames -= drop / decoder.channels
                 }
             }

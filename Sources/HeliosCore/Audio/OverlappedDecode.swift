@@ -206,3 +206,29 @@ private final class BlockPipe: @unchecked Sendable {
         }
     }
 }
+
+/// The samples a frame-by-frame decoder (FAAD2, libopus) produced and not yet handed out, served
+/// in whatever block size `OverlappedDecode` asks for.
+struct DecodedSamples {
+    var samples: [Float] = []
+    var taken = 0
+
+    /// Copies up to `frames` interleaved frames into `out`, calling `refill` (which replaces
+    /// `samples` and resets `taken`) whenever they run out; fewer frames only when it says the
+    /// stream has ended.
+    mutating func read(into out: UnsafeMutablePointer<Float>, frames: Int, channels: Int, refill: (inout DecodedSamples) -> Bool) -> Int {
+        let want = frames * channels
+        var written = 0
+        while written < want {
+            if taken == samples.count, !refill(&self) { break }
+            let n = min(want - written, samples.count - taken)
+            samples.withUnsafeBufferPointer { source in
+                guard let base = source.baseAddress else { return }
+                (out + written).update(from: base + taken, count: n)
+            }
+            written += n
+            taken += n
+        }
+        return written / channels
+    }
+}
