@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The journal at scale (issue 12): `helios runs` on a journal of RUNS runs (default 100,000),
-# each journaled as helios journals a finished run (creating, created, uploaded, finished with
-# the API's run object and its scores): about 1.2 KB of lines per run, 120 MB in all. Prints
+# each journaled as helios journals a finished run (creating, created, uploading, uploaded,
+# finished with the API's run object and its scores; every 20th still running): about 2.8 KB of
+# lines per run, as a real submit writes (3.2 KB against the emulator). Prints
 # wall time and peak RSS of `runs` (text table), `runs --json`, `runs --pending`, `runs --user`,
 # then `runs --compact` and `runs` again on the compacted journal.
 # Usage: bench/journal.sh [HELIOS_BIN]   (needs python3 and /usr/bin/time; RUNS=N to change the size)
@@ -27,6 +28,7 @@ with open(path, "w") as f:
                 "intent": intent, "line": i + 2, "requestDigest": "%064x" % random.getrandbits(256), "sha256": "%064x" % random.getrandbits(256),
                 "time": "2026-%02d-%02dT%02d:%02d:00Z" % (1 + i % 12, 1 + i % 28, i % 24, i % 60), "userLabel": f"p{i:06d}"}
         lines = [dict(base, state="creating"), dict(base, runId=run, state="created", uploadURLExpiresAt="2026-12-01T10:00:00Z"),
+                 dict(base, runId=run, state="uploading", uploadURLExpiresAt="2026-12-01T10:00:00Z"),
                  dict(base, runId=run, state="uploaded")]
         status = "COMPLETE_OK" if i % 20 else "RUNNING"
         if status == "COMPLETE_OK":
