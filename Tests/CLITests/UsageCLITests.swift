@@ -1,4 +1,5 @@
 import Foundation
+import HeliosCore
 import HeliosTestSupport
 import Testing
 
@@ -106,5 +107,46 @@ import Testing
         #expect(refused.status == 4)
         let down = try CommandRunner.helios(["doctor", "--base-url", "http://127.0.0.1:9"], environment: ["THYMIA_API_KEY": "k"])
         #expect(down.status == 6, "\(down.stderr)")
+    }
+}
+
+/// `helios completion bash|zsh|fish`, generated from the option tables: every command and option
+/// appears in each, and bash's really completes (sourced by bash, driven as readline would).
+@Suite(.blocking) struct CompletionCLITests {
+    @Test(arguments: ["bash", "zsh", "fish"])
+    func everyCommandAndOptionOfTheTablesIsInTheScript(shell: String) throws {
+        let r = try CommandRunner.helios(["completion", shell])
+        #expect(r.status == 0, "\(r.stderr)")
+        for command in CommandTable.commands {
+            #expect(r.stdout.contains(command.name), "\(shell): \(command.name)")
+            for option in command.allOptions {
+                let spelled = shell == "fish" ? "-l \(option.long)" : "--\(option.long)"
+                #expect(r.stdout.contains(spelled), "\(shell): \(command.name) \(spelled)")
+            }
+        }
+    }
+
+    @Test func bashCompletesCommandsOptionsAndValues() throws {
+        let script = try CommandRunner.helios(["completion", "bash"]).stdout
+        let path = TestPaths.makeTempDir("helios-completion") + "/helios.bash"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        func complete(_ words: [String]) throws -> [String] {
+            let array = words.map { "'\($0)'" }.joined(separator: " ")
+            let r = try CommandRunner.run("/bin/bash", ["-c", "source '\(path)'; COMP_WORDS=(\(array)); COMP_CWORD=\(words.count - 1); _helios; printf '%s\\n' \"${COMPREPLY[@]}\""])
+            #expect(r.status == 0, "\(r.stderr)")
+            return r.stdout.split(separator: "\n").map(String.init)
+        }
+        #expect(try complete(["helios", "sub"]) == ["submit"])
+        #expect(try complete(["helios", "submit", "--so"]).isEmpty)
+        #expect(try complete(["helios", "submit", "--dr"]) == ["--dry-run"])
+        #expect(try complete(["helios", "submit", "--sex", ""]) == ["MALE", "FEMALE", "INTERSEX", "UNKNOWN"])
+        #expect(try complete(["helios", "runs", "--format", "c"]) == ["csv"])
+        #expect(try complete(["helios", "completion", "--"]).contains("--json"))
+    }
+
+    @Test func anUnknownShellIsAUsageError() throws {
+        let r = try CommandRunner.helios(["completion", "tcsh"])
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("error: invalid value 'tcsh' for 'SHELL': expected one of bash, zsh, fish"), "\(r.stderr)")
     }
 }

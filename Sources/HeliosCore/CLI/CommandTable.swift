@@ -109,7 +109,13 @@ public enum CommandTable {
         discussion: "Exit 0 when the key is accepted (GET /v1/account), 4 when it is missing or refused, 6 when the API cannot be reached."
     )
 
-    public static let commands: [CommandSpec] = [submit, upload, poll, status, validate, runs, doctor, help]
+    public static let completion = CommandSpec(
+        name: "completion", abstract: "print shell completions, generated from these option tables",
+        positionals: "bash|zsh|fish", options: [],
+        discussion: "bash: source <(helios completion bash); zsh: helios completion zsh > \"${fpath[1]}/_helios\"; fish: helios completion fish > ~/.config/fish/completions/helios.fish"
+    )
+
+    public static let commands: [CommandSpec] = [submit, upload, poll, status, validate, runs, doctor, completion, help]
 
     public static func command(named name: String) -> CommandSpec? { commands.first { $0.name == name } }
 

@@ -86,6 +86,9 @@ public enum HeliosCLI {
             return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).poll(o)
         case .status(let o):
             return try RunCommands(session: Session(global: invocation.global, context: context, output: output, console: console)).status(o)
+        case .completion(let shell):
+            console.result(Completion.script(for: shell) ?? "")
+            return .success
         case .doctor:
             return try DoctorCommand(session: Session(global: invocation.global, context: context, output: output, console: console)).run()
         case .runs(let o):

@@ -15,6 +15,7 @@ public struct Invocation: Sendable, Equatable {
         case validate(ValidateOptions)
         case runs(RunsOptions)
         case doctor
+        case completion(shell: String)
         /// `nil` is the overview; otherwise a command name or a topic of `CommandTable.topics`.
         case help(String?)
         case version
@@ -29,6 +30,7 @@ public struct Invocation: Sendable, Equatable {
             case .validate: "validate"
             case .runs: "runs"
             case .doctor: "doctor"
+            case .completion: "completion"
             case .help: "help"
             case .version: "version"
             }
@@ -226,6 +228,13 @@ extension Invocation {
                 throw .missingArgument("at least one FILE (or --manifest FILE)", command: name)
             }
             command = .validate(o)
+        case "completion":
+            guard let shell = raw.positionals.first else { throw .missingArgument("a shell: bash, zsh or fish", command: name) }
+            guard Completion.shells.contains(shell) else {
+                throw .invalidValue(option: "SHELL", value: shell, rule: "expected one of bash, zsh, fish", command: name)
+            }
+            if raw.positionals.count > 1 { throw .unexpectedArgument(raw.positionals[1], command: name) }
+            command = .completion(shell: shell)
         case "doctor":
             if let extra = raw.positionals.first { throw .unexpectedArgument(extra, command: name) }
             command = .doctor
