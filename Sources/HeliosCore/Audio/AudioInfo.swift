@@ -57,6 +57,11 @@ public enum AudioFormat: String, Codable, Sendable, CaseIterable {
 
 /// One finding of the local check: a problem (the file would be rejected) or a warning.
 public struct ValidationFinding: Codable, Sendable, Equatable {
+    /// `CODE: message; CODE: message`, as messages and reports quote a list of findings.
+    public static func summary(_ findings: [ValidationFinding]) -> String {
+        findings.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
+    }
+
     public var code: String
     public var message: String
     public init(code: String, message: String) {

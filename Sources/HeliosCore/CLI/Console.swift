@@ -109,7 +109,7 @@ final class Console: Sendable {
 
     /// A recording the local check rejected, among several (the command's failure names the last).
     func rejected(_ report: ValidationReport) {
-        let problems = report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
+        let problems = ValidationFinding.summary(report.problems)
         event(Event(event: "rejected", message: problems, file: report.file, problems: report.problems),
               text: "error: " + Text.terminalSafe("\(report.file): \(problems)") + "\n")
     }
@@ -118,7 +118,7 @@ final class Console: Sendable {
     func skipped(_ report: ValidationReport) {
         reports.record(.init(file: report.file, manifestLine: report.manifestLine, outcome: .skipped,
                              errorCode: report.problems.first?.code, message: report.problems.map(\.message).joined(separator: "; ")))
-        let problems = report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
+        let problems = ValidationFinding.summary(report.problems)
         var line = report.file
         if let n = report.manifestLine { line += " (line \(n))" }
         event(Event(event: "skipped", message: problems, file: report.file, problems: report.problems, manifestLine: report.manifestLine),

@@ -49,7 +49,7 @@ struct ResultRenderer: Sendable {
         case .csv:
             let a = v.audio
             let findings = { (list: [ValidationFinding]) in
-                list.isEmpty ? nil : list.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
+                list.isEmpty ? nil : ValidationFinding.summary(list)
             }
             return Self.csvLine([v.file, v.ok ? "true" : "false", a?.format?.rawValue, a?.durationSeconds.map(Self.number),
                                  a?.speechSeconds.map(Self.number), a?.sampleRate.map(String.init), a?.channels.map(String.init),

@@ -314,7 +314,7 @@ struct RunCommands {
                 session.console.warn(w.message, file: recording.path, code: w.code)
             }
             if !complete.ok {
-                let problems = complete.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
+                let problems = ValidationFinding.summary(complete.problems)
                 if !skipValidation {
                     throw CLIFailure(.recordingRejected, "\(recording.path): \(problems)",
                                      hints: [(uploadError == .withheld ? "the upload was stopped short of its last bytes, so the recording was not stored"
@@ -383,7 +383,7 @@ struct RunCommands {
                     continue
                 }
                 session.warn("\(file): sending despite the local check (--skip-validation): " +
-                             report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; "))
+                             ValidationFinding.summary(report.problems))
             }
             var audio = report.audio ?? AudioInfo(format: nil, bytes: 0)
             do {
@@ -402,13 +402,13 @@ struct RunCommands {
         guard rejected.isEmpty else {
             for report in rejected {
                 session.console.reports.record(.init(file: report.file, outcome: .failed, errorCode: report.problems.first?.code,
-                                                     message: report.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ")))
+                                                     message: ValidationFinding.summary(report.problems)))
             }
             for report in rejected.dropLast() { session.console.rejected(report) }
             let last = rejected[rejected.count - 1]
             let more = rejected.count > 1 ? " (and \(rejected.count - 1) more above)" : ""
             throw CLIFailure(.recordingRejected,
-                             "\(last.file): " + last.problems.map { "\($0.code): \($0.message)" }.joined(separator: "; ") + more,
+                             "\(last.file): " + ValidationFinding.summary(last.problems) + more,
                              hints: ["nothing was sent; 'helios validate FILE' shows the full check"])
         }
         return prepared
