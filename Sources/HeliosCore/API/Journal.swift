@@ -283,25 +283,31 @@ public struct Journal: Sendable {
     /// lines, in the order the runs were first journaled.
     public func forEachLatest(warn: (String) -> Void = { _ in }, _ body: (JournalEntry) -> Void) throws(JournalError) {
         try withReadLock { fd in
-            var order: [String] = []
-            var last: [String: (offset: Int64, length: Int, number: Int)] = [:]
-            Self.forEachLine(fd) { number, offset, bytes in
-                guard let keys = JSONScanner.topLevelStrings(bytes, keys: Self.keyFields), let key = keys[0] ?? keys[1] else {
-                    warn("skipping unreadable line \(number) of \(path)")
-                    return
-                }
-                if last[key] == nil { order.append(key) }
-                last[key] = (offset, bytes.count, number)
-            }
             var buffer: [UInt8] = []
-            for key in order {
-                guard let (offset, length, number) = last[key] else { continue }
+            for (offset, length, number) in Self.lastLines(fd, warn: { warn("skipping unreadable line \($0) of \(path)") }) {
                 if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
                 let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(offset)) }
                 let entry = got == length ? buffer.withUnsafeBytes { JSONScanner.parse(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }.flatMap(JournalEntry.init(json:)) : nil
                 if let entry { body(entry) } else { warn("skipping unreadable line \(number) of \(path)") }
             }
         }
+    }
+
+    /// Each run's last line (offset, length, 1-based number), in the order runs were first
+    /// journaled, found from the `intent`/`runId` fields alone: no entry is built. A line without
+    /// either is unreadable (`warn` gets its number) and groups with nothing.
+    static func lastLines(_ fd: Int32, warn: (Int) -> Void) -> [(offset: Int64, length: Int, number: Int)] {
+        var order: [String] = []
+        var last: [String: (offset: Int64, length: Int, number: Int)] = [:]
+        forEachLine(fd) { number, offset, bytes in
+            guard let keys = JSONScanner.topLevelStrings(bytes, keys: keyFields), let key = keys[0] ?? keys[1] else {
+                warn(number)
+                return
+            }
+            if last[key] == nil { order.append(key) }
+            last[key] = (offset, bytes.count, number)
+        }
+        return order.compactMap { last[$0] }
     }
 
     /// What groups a run's lines: its intent, else its run id (`JournalEntry.key`).
@@ -389,21 +395,14 @@ public struct Journal: Sendable {
         var st = stat()
         let before = fstat(fd, &st) == 0 ? Int64(st.st_size) : 0
         // Each run's last line, copied verbatim (no re-encoding: nothing changes but the length).
-        var order: [String] = []
-        var last: [String: (offset: Int64, length: Int)] = [:]
-        Self.forEachLine(fd) { _, offset, bytes in
-            guard let keys = JSONScanner.topLevelStrings(bytes, keys: Self.keyFields), let key = keys[0] ?? keys[1] else { return }
-            if last[key] == nil { order.append(key) }
-            last[key] = (offset, bytes.count)
-        }
+        let lines = Self.lastLines(fd, warn: { _ in })
         let temp = path + ".compact"
         let out = Glibc.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard out >= 0 else { throw .cannotWrite(path: temp, reason: String(cString: strerror(errno))) }
         var after: Int64 = 0
         var failed: Int32 = 0
         var buffer: [UInt8] = []
-        for key in order {
-            guard let (offset, length) = last[key] else { continue }
+        for (offset, length, _) in lines {
             if buffer.count < length + 1 { buffer = [UInt8](repeating: 0, count: length + 1) }
             let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(offset)) }
             guard got == length else { failed = errno; break }
@@ -418,7 +417,7 @@ public struct Journal: Sendable {
             unlink(temp)
             throw .cannotWrite(path: path, reason: reason)
         }
-        return (before, after, order.count)
+        return (before, after, lines.count)
     }
 
     /// Waits for the lock, retrying when a signal interrupts the wait; never writes unlocked.
