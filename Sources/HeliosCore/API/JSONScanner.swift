@@ -20,18 +20,10 @@ enum JSONScanner {
         return array.withUnsafeBytes { parse($0) }
     }
 
-    /// The string values of `keys` among a top-level object's members, every other member skipped
-    /// without building it (keys are compared as bytes: no String, no hashing per member); nil
-    /// when `bytes` is not one JSON object.
-    static func topLevelStrings(_ bytes: UnsafeRawBufferPointer, keys: Set<String>) -> [String: String]? {
-        let wanted = Array(keys)
-        guard let values = topLevelStrings(bytes, keys: wanted.map { Array($0.utf8) }) else { return nil }
-        var found: [String: String] = [:]
-        for (key, value) in zip(wanted, values) where value != nil { found[key] = value }
-        return found
-    }
-
-    /// As above, with the keys as bytes; the values in the keys' order (nil where absent or not a string).
+    /// The string values of `keys` (as bytes) among a top-level object's members, in the keys'
+    /// order (nil where absent or not a string); every other member is skipped without building
+    /// it (keys are compared as bytes: no String, no hashing per member). nil when `bytes` is not
+    /// one JSON object.
     static func topLevelStrings(_ bytes: UnsafeRawBufferPointer, keys: [[UInt8]]) -> [String?]? {
         var reader = Reader(bytes)
         var found = [String?](repeating: nil, count: keys.count)

@@ -60,13 +60,6 @@ struct SndFile: ~Copyable {
         return total
     }
 
-    /// As `forEachBlock`, but libsndfile decodes on a second thread a few blocks ahead of `body`
-    /// (`OverlappedDecode`). The handle is used by the decoding thread alone until it has finished.
-    @discardableResult
-    func forEachBlockOverlapped(frames blockFrames: Int = 8192, _ body: (UnsafeBufferPointer<Float>) -> Void) -> Int64 {
-        OverlappedDecode.run(blockFrames: blockFrames, channels: max(1, channels), read: reader, body)
-    }
-
     /// Vorbis and Opus cost far more to decode than the estimator's front; PCM and FLAC far less.
     /// (Ogg Opus has its own speech pass, `OggOpusDecoder`; Opus is here for completeness.)
     private var speechFront: OverlappedDecode.FrontPlacement {

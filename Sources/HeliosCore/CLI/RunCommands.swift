@@ -7,7 +7,6 @@ import Synchronization
 struct RunCommands {
     let session: Session
 
-    private var output: Output { session.output }
     private var global: GlobalOptions { session.global }
 
     /// How a sending command treats what the journal already knows of a recording.

@@ -38,9 +38,9 @@ import HeliosTestSupport
 
     @Test func topLevelStringsSkipNestedKeysAndOtherTypes() {
         let text = #"{"run":{"runId":"nested","intent":"x"},"intent":"top","n":[{"runId":"y"}],"runId":"r1","s":"a\"b"}"#
-        let found = Array(text.utf8).withUnsafeBytes { JSONScanner.topLevelStrings($0, keys: ["intent", "runId"]) }
-        #expect(found == ["intent": "top", "runId": "r1"])
-        #expect(Array("[1]".utf8).withUnsafeBytes { JSONScanner.topLevelStrings($0, keys: ["a"]) } == nil)
+        let found = Array(text.utf8).withUnsafeBytes { JSONScanner.topLevelStrings($0, keys: [Array("intent".utf8), Array("runId".utf8), Array("n".utf8)]) }
+        #expect(found == ["top", "r1", nil])
+        #expect(Array("[1]".utf8).withUnsafeBytes { JSONScanner.topLevelStrings($0, keys: [Array("a".utf8)]) } == nil)
     }
 
     @Test func theFastReaderReadsWhatTheEncoderWroteAsTheDecoderDoes() throws {
