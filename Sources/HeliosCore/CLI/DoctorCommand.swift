@@ -47,8 +47,7 @@ struct DoctorCommand {
         let global = session.global, env = session.context.environment
         let baseURL = try session.baseURL()
         let target = try? URLPolicy.check(baseURL)
-        let explicitURL = global.baseURL ?? env["THYMIA_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        let region = explicitURL == nil ? (global.region?.rawValue ?? env["THYMIA_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "default") : nil
+        let region = session.explicitBaseURL == nil ? session.regionName : nil
         let proxy = target.flatMap { Self.proxy(for: $0, environment: env) }
         let tls = target?.scheme == "https" ? "certificates verified (\(LibraryVersions.tls))" : "none: http to this machine only"
 

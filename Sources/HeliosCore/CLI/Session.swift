@@ -33,13 +33,22 @@ struct Session: Sendable {
     func warn(_ text: String, file: String? = nil, code: String? = nil) { console.warn(text, file: file, code: code) }
 
     /// `--base-url`, else `THYMIA_BASE_URL`, else the region's host. http:// only to loopback.
+    /// The base URL given (`--base-url`, else `THYMIA_BASE_URL`), or nil when the region decides.
+    var explicitBaseURL: String? {
+        global.baseURL ?? context.environment["THYMIA_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The region's name as given (`--region`, else `THYMIA_REGION`, else `default`); unchecked.
+    var regionName: String {
+        global.region?.rawValue ?? context.environment["THYMIA_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+    }
+
     func baseURL() throws -> String {
-        let env = context.environment
         let url: String
-        if let given = global.baseURL ?? env["THYMIA_BASE_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
+        if let given = explicitBaseURL {
             url = given
         } else {
-            let regionName = global.region?.rawValue ?? env["THYMIA_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+            let regionName = regionName
             guard let region = Region(rawValue: regionName) else {
                 throw CLIFailure(.usage, "invalid THYMIA_REGION '\(regionName)': expected one of default, ca, us")
             }
