@@ -26,9 +26,7 @@ enum OggOpusDecoder {
             throw SpeechNotEstimated(note: "speech not estimated at a sample rate of \(OpusPacketDecoder.rate) Hz")
         }
         if decoder.packets == 0 { throw SpeechNotEstimated(note: "speech not estimated: the Ogg Opus stream holds no audio packets") }
-        if decoder.failedTooOften {
-            throw SpeechNotEstimated(note: "speech not estimated: \(decoder.failures) of \(decoder.packets) Opus packets could not be decoded")
-        }
+        try decoder.checkFailures()
         return analysis
     }
 

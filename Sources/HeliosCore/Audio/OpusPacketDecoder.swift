@@ -45,6 +45,9 @@ final class OpusPacketDecoder: @unchecked Sendable {
         pcm.withUnsafeBufferPointer { sink(UnsafeBufferPointer(rebasing: $0[0..<Int(frames) * channels])) }
     }
 
-    /// More than a tenth of the packets failed: the estimate would be a guess.
-    var failedTooOften: Bool { failures > 0 && failures * 10 > packets }
+    /// Throws when more than a tenth of the packets failed: the estimate would be a guess.
+    func checkFailures() throws {
+        guard failures > 0, failures * 10 > packets else { return }
+        throw SpeechNotEstimated(note: "speech not estimated: \(failures) of \(packets) Opus packets could not be decoded")
+    }
 }

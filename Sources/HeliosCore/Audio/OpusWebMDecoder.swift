@@ -51,9 +51,7 @@ enum OpusWebMDecoder {
             }
         }
         guard let analysis else { throw SpeechNotEstimated(note: "speech not estimated at a sample rate of \(OpusPacketDecoder.rate) Hz") }
-        if decoder.failedTooOften {
-            throw SpeechNotEstimated(note: "speech not estimated: \(decoder.failures) of \(decoder.packets) Opus packets could not be decoded")
-        }
+        try decoder.checkFailures()
         return analysis
     }
 }
