@@ -29,7 +29,7 @@ final class BatchProgress: Sendable {
 
     private let console: Console
     private let live: Bool
-    private let quiet: Bool
+    private var quiet: Bool { console.quiet }
     private let total: Int
     private let plainInterval: TimeInterval
     /// The command's clock (injectable), and the terminal's width when it can be read.
@@ -42,7 +42,6 @@ final class BatchProgress: Sendable {
          now: @escaping @Sendable () -> Date = { Date() }, width: @escaping @Sendable () -> Int = { BatchProgress.terminalWidth() }) {
         self.console = console
         live = isTerminal && !console.quiet && !console.json
-        quiet = console.quiet
         self.total = total
         self.plainInterval = plainInterval
         self.now = now

@@ -70,24 +70,24 @@ final class Console: Sendable {
     /// CSV's header row, when nothing has been printed yet (a command with no results still
     /// prints its header, so the file is a valid, empty table).
     func emitHeader(_ kind: ResultRenderer.Kind) {
-        guard renderer.format == .csv else { return }
         results.withLock { state in
-            guard !state.headerWritten else { return }
-            state.headerWritten = true
-            let header = renderer.csvHeader(kind, tagNames: state.tagNames)
-            write { output.out(header) }
+            let header = pendingHeader(kind, &state)
+            if !header.isEmpty { write { output.out(header) } }
         }
     }
 
     private func emitRow(_ kind: ResultRenderer.Kind, _ render: ([String]) -> String) {
         results.withLock { state in
-            var text = render(state.tagNames)
-            if renderer.format == .csv, !state.headerWritten {
-                state.headerWritten = true
-                text = renderer.csvHeader(kind, tagNames: state.tagNames) + text
-            }
+            let text = pendingHeader(kind, &state) + render(state.tagNames)
             write { output.out(text) }
         }
+    }
+
+    /// CSV's header row the first time it is asked for, else nothing.
+    private func pendingHeader(_ kind: ResultRenderer.Kind, _ state: inout Results) -> String {
+        guard renderer.format == .csv, !state.headerWritten else { return "" }
+        state.headerWritten = true
+        return renderer.csvHeader(kind, tagNames: state.tagNames)
     }
 
     // MARK: stderr events
