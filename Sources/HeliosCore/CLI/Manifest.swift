@@ -42,6 +42,12 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String {
         line.map { "\(path):\($0): \(message)" } ?? "\(path): \(message)"
     }
+
+    /// The bad row as a verdict (`INVALID_ROW`), for `validate --manifest` and `--skip-invalid`.
+    public var report: ValidationReport {
+        ValidationReport(file: file ?? path, audio: nil, problems: [ValidationFinding(code: "INVALID_ROW", message: description)],
+                         warnings: [], manifestLine: line)
+    }
 }
 
 public enum Manifest {

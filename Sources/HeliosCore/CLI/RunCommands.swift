@@ -232,9 +232,7 @@ struct RunCommands {
                     let all = try Manifest.loadAll(path: manifest, defaults: o, today: session.context.today)
                     rows = all.rows
                     for error in all.invalid {
-                        session.console.skipped(ValidationReport(file: error.file ?? manifest, audio: nil,
-                                                                 problems: [ValidationFinding(code: "INVALID_ROW", message: error.description)],
-                                                                 warnings: [], manifestLine: error.line))
+                        session.console.skipped(error.report)
                     }
                     skipped = all.invalid.count
                 } else {

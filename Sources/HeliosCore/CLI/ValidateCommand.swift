@@ -31,9 +31,7 @@ struct ValidateCommand {
         for item in items {
             if let error = item.invalid {
                 invalidRows += 1
-                console.emit(ValidationReport(file: item.file, audio: nil,
-                                              problems: [ValidationFinding(code: "INVALID_ROW", message: error.description)],
-                                              warnings: [], manifestLine: item.line))
+                console.emit(error.report)
                 continue
             }
             // Ctrl-C between files: a list of 2,000 stops within one file's check.
