@@ -20,36 +20,120 @@ enum JSONScanner {
         return array.withUnsafeBytes { parse($0) }
     }
 
-    /// The string values of `keys` (as bytes) among a top-level object's members, in the keys'
-    /// order (nil where absent or not a string); every other member is skipped without building
-    /// it (keys are compared as bytes: no String, no hashing per member). nil when `bytes` is not
-    /// one JSON object.
-    static func topLevelStrings(_ bytes: UnsafeRawBufferPointer, keys: [[UInt8]]) -> [String?]? {
-        var reader = Reader(bytes)
-        var found = [String?](repeating: nil, count: keys.count)
-        reader.skipSpace()
-        guard reader.take(UInt8(ascii: "{")) else { return nil }
-        reader.skipSpace()
-        if reader.take(UInt8(ascii: "}")) { reader.skipSpace(); return reader.atEnd ? found : nil }
-        while true {
-            reader.skipSpace()
-            guard let key = reader.plainKey() else { return nil }
-            reader.skipSpace()
-            guard reader.take(UInt8(ascii: ":")) else { return nil }
-            reader.skipSpace()
-            let index = keys.firstIndex { k in k.count == key.count && k.elementsEqual(key) }
-            if let index, reader.peek == UInt8(ascii: "\"") {
-                guard let value = reader.string() else { return nil }
-                found[index] = value
-            } else {
-                guard reader.skipValue(depth: 1) else { return nil }
-            }
-            reader.skipSpace()
-            if reader.take(UInt8(ascii: ",")) { continue }
-            guard reader.take(UInt8(ascii: "}")) else { return nil }
-            reader.skipSpace()
-            return reader.atEnd ? found : nil
+    /// Where the objects and arrays of checked bytes start and end (in order of their starts):
+    /// recorded while a journal line is checked, so a later walk over the same bytes (a run's
+    /// scores) jumps over the containers it does not want instead of reading them again.
+    struct Containers: Sendable {
+        fileprivate(set) var spans: [Range<Int>] = []
+
+        /// Those inside `range`, counted from its start.
+        func within(_ range: Range<Int>) -> Containers {
+            Containers(spans: spans.filter { range.contains($0.lowerBound) }.map { ($0.lowerBound - range.lowerBound)..<($0.upperBound - range.lowerBound) })
         }
+
+        /// Where the container that starts at `start` ends, if one of `spans` starts there.
+        fileprivate static func end(_ spans: UnsafeBufferPointer<Range<Int>>, startingAt start: Int) -> Int? {
+            var low = 0, high = spans.count
+            while low < high {
+                let mid = (low + high) / 2
+                if spans[mid].lowerBound < start { low = mid + 1 } else { high = mid }
+            }
+            return low < spans.count && spans[low].lowerBound == start ? spans[low].upperBound : nil
+        }
+    }
+
+    /// A checked value read in place (no copy, no reference counting), jumping over its recorded
+    /// containers; valid only while its bytes and spans are.
+    struct View: JSONReadable {
+        let bytes: UnsafeRawBufferPointer
+        let spans: UnsafeBufferPointer<Range<Int>>
+        /// Where `bytes` starts in the bytes `spans` count from.
+        let origin: Int
+
+        func forEachMember(_ body: (UnsafeRawBufferPointer, View) -> Void) -> Bool {
+            var reader = Reader(bytes, known: spans, origin: origin)
+            return walkMembers(&reader) { name, range in body(name, self[range]) }
+        }
+
+        var firstElement: View? {
+            var reader = Reader(bytes, known: spans, origin: origin)
+            reader.skipSpace()
+            guard reader.take(UInt8(ascii: "[")) else { return nil }
+            reader.skipSpace()
+            let start = reader.i
+            guard !reader.take(UInt8(ascii: "]")), reader.skipValue(depth: 1) else { return nil }
+            return self[start..<reader.i]
+        }
+
+        var stringValue: String? { bytes.first == UInt8(ascii: "\"") ? string(bytes) : nil }
+        var doubleValue: Double? { bytes.first.map { $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) } == true ? parse(bytes)?.doubleValue : nil }
+
+        private subscript(range: Range<Int>) -> View {
+            View(bytes: UnsafeRawBufferPointer(rebasing: bytes[range]), spans: spans, origin: origin + range.lowerBound)
+        }
+    }
+
+    /// Walks the one JSON object in `bytes`: each member's name (its bytes, escapes undone) and
+    /// the byte range of its value, in order; every value is checked, none is built. false when
+    /// `bytes` is not exactly one object (`body` may have seen members before the fault).
+    static func forEachMember(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, Range<Int>) -> Void) -> Bool {
+        var reader = Reader(bytes)
+        return walkMembers(&reader, body)
+    }
+
+    /// `forEachMember`, recording the containers it checks into `containers`.
+    static func forEachMember(_ bytes: UnsafeRawBufferPointer, recording containers: inout Containers,
+                              _ body: (UnsafeRawBufferPointer, Range<Int>) -> Void) -> Bool {
+        var reader = Reader(bytes)
+        reader.recorded = Containers()
+        defer { containers = reader.recorded ?? Containers() }
+        return walkMembers(&reader, body)
+    }
+
+    private static func walkMembers(_ reader: inout Reader, _ body: (UnsafeRawBufferPointer, Range<Int>) -> Void) -> Bool {
+        reader.skipSpace()
+        guard reader.take(UInt8(ascii: "{")) else { return false }
+        reader.skipSpace()
+        if !reader.take(UInt8(ascii: "}")) {
+            while true {
+                reader.skipSpace()
+                let nameStart = reader.i
+                guard reader.skipString() else { return false }
+                let quoted = nameStart..<reader.i
+                let name = reader.bytes(quoted.dropFirst().dropLast())
+                reader.skipSpace()
+                guard reader.take(UInt8(ascii: ":")) else { return false }
+                reader.skipSpace()
+                let valueStart = reader.i
+                guard reader.skipValue(depth: 1) else { return false }
+                if name.contains(UInt8(ascii: "\\")), var spelt = string(reader.bytes(quoted)) {
+                    spelt.withUTF8 { body(UnsafeRawBufferPointer($0), valueStart..<reader.i) }
+                } else {
+                    body(name, valueStart..<reader.i)
+                }
+                reader.skipSpace()
+                if reader.take(UInt8(ascii: ",")) { continue }
+                guard reader.take(UInt8(ascii: "}")) else { return false }
+                break
+            }
+        }
+        reader.skipSpace()
+        return reader.atEnd
+    }
+
+    /// Whether a member's name (from `forEachMember`) is `key`.
+    static func isName(_ name: UnsafeRawBufferPointer, _ key: [UInt8]) -> Bool {
+        guard name.count == key.count else { return false }
+        return key.withUnsafeBytes { k in
+            guard let a = name.baseAddress, let b = k.baseAddress else { return true }  // both empty
+            return memcmp(a, b, k.count) == 0
+        }
+    }
+
+    /// The string in `bytes` (one JSON string, already checked), its escapes undone.
+    static func string(_ bytes: UnsafeRawBufferPointer) -> String? {
+        var reader = Reader(bytes)
+        return reader.string()
     }
 
     private struct Reader {
@@ -59,10 +143,22 @@ enum JSONScanner {
         let base: UnsafePointer<UInt8>?
         let count: Int
         var i = 0
+        /// Containers checked before, which `skipValue` jumps over (counted from `origin` bytes
+        /// before `base`).
+        let known: UnsafeBufferPointer<Range<Int>>?
+        let origin: Int
+        /// The containers `skipValue` checks, when they are to be recorded.
+        var recorded: Containers?
 
-        init(_ bytes: UnsafeRawBufferPointer) {
+        init(_ bytes: UnsafeRawBufferPointer, known: UnsafeBufferPointer<Range<Int>>? = nil, origin: Int = 0) {
             base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
             count = bytes.count
+            self.known = known
+            self.origin = origin
+        }
+
+        func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(start: base.map { UnsafeRawPointer($0 + range.lowerBound) }, count: range.count)
         }
 
         var atEnd: Bool { i >= count }
@@ -129,7 +225,7 @@ enum JSONScanner {
             }
         }
 
-        /// Skips one value without building it (strings' escapes and nesting respected).
+        /// Skips one value without building it, checking it as `value` would.
         mutating func skipValue(depth: Int) -> Bool {
             skipSpace()
             guard let b = peek else { return false }
@@ -137,59 +233,89 @@ enum JSONScanner {
             case UInt8(ascii: "\""):
                 return skipString()
             case UInt8(ascii: "{"), UInt8(ascii: "["):
-                guard depth < JSONScanner.maximumDepth else { return false }
-                let close = b == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
-                i += 1
-                skipSpace()
-                if take(close) { return true }
-                while true {
-                    if close == UInt8(ascii: "}") {
-                        skipSpace()
-                        guard skipString() else { return false }
-                        skipSpace()
-                        guard take(UInt8(ascii: ":")) else { return false }
-                    }
-                    guard skipValue(depth: depth + 1) else { return false }
-                    skipSpace()
-                    if take(UInt8(ascii: ",")) { continue }
-                    return take(close)
+                if let known, let end = Containers.end(known, startingAt: origin + i) {
+                    i = end - origin
+                    return true
                 }
-            default:
-                return value(depth: depth) != nil
+                let start = i, slot = recorded?.spans.count
+                recorded?.spans.append(start..<start)
+                guard skipContainer(b, depth: depth) else { return false }
+                if let slot { recorded?.spans[slot] = start..<i }
+                return true
+            case UInt8(ascii: "t"): return literal("true")
+            case UInt8(ascii: "f"): return literal("false")
+            case UInt8(ascii: "n"): return literal("null")
+            default: return skipNumber()
             }
         }
 
-        /// A member name's bytes in place when it has no escapes (a key helios wants never has);
-        /// an escaped name is skipped and given as empty, matching no wanted key.
-        mutating func plainKey() -> UnsafeBufferPointer<UInt8>? {
-            guard peek == UInt8(ascii: "\""), let base else { return nil }
-            let start = i + 1
-            var k = start
-            while k < count, base[k] != UInt8(ascii: "\""), base[k] != UInt8(ascii: "\\"), base[k] >= 0x20 { k += 1 }
-            if k < count, base[k] == UInt8(ascii: "\"") {
-                i = k + 1
-                return UnsafeBufferPointer(start: base + start, count: k - start)
+        mutating func skipContainer(_ open: UInt8, depth: Int) -> Bool {
+            guard depth < JSONScanner.maximumDepth else { return false }
+            let close = open == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            i += 1
+            skipSpace()
+            if take(close) { return true }
+            while true {
+                if close == UInt8(ascii: "}") {
+                    skipSpace()
+                    guard skipString() else { return false }
+                    skipSpace()
+                    guard take(UInt8(ascii: ":")) else { return false }
+                }
+                guard skipValue(depth: depth + 1) else { return false }
+                skipSpace()
+                if take(UInt8(ascii: ",")) { continue }
+                return take(close)
             }
-            return skipString() ? UnsafeBufferPointer(start: base, count: 0) : nil
         }
 
+        /// Moves past string bytes that need no attention (not a quote, a backslash or a control
+        /// character), eight at a time while it can: most of a journal line is inside strings.
+        mutating func skipPlain() {
+            guard let base else { return }
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            while i + 8 <= count {
+                let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                let quote = w ^ (ones &* UInt64(UInt8(ascii: "\""))), backslash = w ^ (ones &* UInt64(UInt8(ascii: "\\")))
+                // A byte of w below n shows in (w - n·ones) & ~w & 0x80·ones (a zero byte: n = 1).
+                let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)
+                if special & (ones &* 0x80) != 0 { break }
+                i += 8
+            }
+            while i < count, base[i] != UInt8(ascii: "\""), base[i] != UInt8(ascii: "\\"), base[i] >= 0x20 { i += 1 }
+        }
+
+        /// Skips one string, checking its escapes as `string` would.
         mutating func skipString() -> Bool {
             guard take(UInt8(ascii: "\"")), let base else { return false }
-            while i < count {
-                let b = base[i]
-                if b == UInt8(ascii: "\"") { i += 1; return true }
-                if b == UInt8(ascii: "\\") { i += 2; continue }
-                if b < 0x20 { return false }
-                i += 1
+            while true {
+                skipPlain()
+                guard i < count else { return false }
+                switch base[i] {
+                case UInt8(ascii: "\""):
+                    i += 1
+                    return true
+                case UInt8(ascii: "\\"):
+                    guard i + 1 < count else { return false }
+                    switch base[i + 1] {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                         UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        i += 2
+                    case UInt8(ascii: "u"):
+                        i += 2
+                        guard hex4() != nil else { return false }
+                    default: return false
+                    }
+                default: return false  // a control character
+                }
             }
-            return false
         }
 
         mutating func string() -> String? {
             guard take(UInt8(ascii: "\"")), let base else { return nil }
             let start = i
             // The common case, no escapes: one copy of the bytes.
-            while i < count, base[i] != UInt8(ascii: "\""), base[i] != UInt8(ascii: "\\"), base[i] >= 0x20 { i += 1 }
+            skipPlain()
             guard i < count else { return nil }
             if base[i] == UInt8(ascii: "\"") {
                 i += 1
@@ -252,16 +378,7 @@ enum JSONScanner {
         mutating func number() -> Double? {
             guard let base else { return nil }
             let start = i
-            func digits() -> Int { let s = i; while i < count, (0x30...0x39).contains(base[i]) { i += 1 }; return i - s }
-            _ = take(UInt8(ascii: "-"))
-            guard let first = peek, (0x30...0x39).contains(first) else { return nil }
-            if first == 0x30 { i += 1 } else { _ = digits() }
-            if take(UInt8(ascii: ".")) { guard digits() > 0 else { return nil } }
-            if let e = peek, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
-                i += 1
-                if let s = peek, s == UInt8(ascii: "+") || s == UInt8(ascii: "-") { i += 1 }
-                guard digits() > 0 else { return nil }
-            }
+            guard skipNumber() else { return nil }
             // Most numbers here are short decimals (0.42, 1105978): digits below 2^53 over an exact
             // power of ten is one correctly rounded division, the value strtod gives. The rest go
             // to strtod.
@@ -286,6 +403,22 @@ enum JSONScanner {
             for k in 0..<(i - start) { text[k] = CChar(bitPattern: base[start + k]) }
             let value = strtod(text, nil)
             return value.isFinite ? value : nil
+        }
+
+        /// Moves past one number, checking RFC 8259's grammar.
+        mutating func skipNumber() -> Bool {
+            guard let base else { return false }
+            func digits() -> Int { let s = i; while i < count, (0x30...0x39).contains(base[i]) { i += 1 }; return i - s }
+            _ = take(UInt8(ascii: "-"))
+            guard let first = peek, (0x30...0x39).contains(first) else { return false }
+            if first == 0x30 { i += 1 } else { _ = digits() }
+            if take(UInt8(ascii: ".")) { guard digits() > 0 else { return false } }
+            if let e = peek, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+                i += 1
+                if let s = peek, s == UInt8(ascii: "+") || s == UInt8(ascii: "-") { i += 1 }
+                guard digits() > 0 else { return false }
+            }
+            return true
         }
     }
 }

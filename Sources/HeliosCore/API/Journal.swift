@@ -32,7 +32,8 @@ public struct JournalEntry: Codable, Sendable, Equatable {
     public var errorCode: String?
     /// The run made in place of this one (an expired upload URL, an unconfirmed create).
     public var replacedBy: String?
-    public var run: JSONValue?
+    /// The API's run object once finished; read from the journal, it stays bytes until asked for.
+    public var run: LazyJSON?
 
     public init(intent: String? = nil, runId: String?, time: String = JournalEntry.now(), baseURL: String,
                 file: String? = nil, bytes: Int64? = nil, sha256: String? = nil, userLabel: String? = nil,
@@ -57,6 +58,9 @@ public struct JournalEntry: Codable, Sendable, Equatable {
     public var isPending: Bool { state.isPending && replacedBy == nil }
 
     public var typedAPIStatus: APIStatus? { apiStatus.map(APIStatus.init) }
+
+    /// The finished run's scores (`ModelRun.scores`), read without building the run object.
+    public var scores: Scores? { run?.read(ModelRun.scores(of:), ModelRun.scores(of:)) }
 
     /// What `runs` shows: the API's final word once finished, else helios' own state.
     public var status: String {
@@ -90,7 +94,7 @@ public struct JournalEntry: Codable, Sendable, Equatable {
         Text.iso8601UTC()
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case intent, runId, time, baseURL, file, bytes, sha256, userLabel, line, state, apiStatus, requestDigest,
              uploadURLExpiresAt, contentType, errorCode, replacedBy, run, status
     }
@@ -113,49 +117,58 @@ public struct JournalEntry: Codable, Sendable, Equatable {
         try c.encodeIfPresent(contentType, forKey: .contentType)
         try c.encodeIfPresent(errorCode, forKey: .errorCode)
         try c.encodeIfPresent(replacedBy, forKey: .replacedBy)
-        try c.encodeIfPresent(run, forKey: .run)
+        try c.encodeIfPresent(run?.value, forKey: .run)
     }
 
-    /// From a parsed journal line (`JSONScanner`): the fast path of `Journal`'s readers, with the
-    /// same rules as `init(from:)`. nil for a line that is not an entry.
-    init?(json: JSONValue) {
-        guard case .object(let o) = json else { return nil }
-        func string(_ key: String) -> String?? {
-            switch o[key] {
-            case nil, .null?: return .some(nil)
-            case .string(let s)?: return .some(s)
-            default: return nil  // present, but not a string: not an entry helios wrote
-            }
+    /// Each field with its name's bytes, which a line's members are matched against.
+    private static let fields = CodingKeys.allCases.map { (key: $0, name: Array($0.stringValue.utf8)) }
+
+    /// One journal line read straight from its bytes (`JSONScanner`, no `JSONValue` built), by
+    /// the rules of `init(from:)`: the fast path of `Journal`'s readers. The run object is
+    /// checked and kept as bytes. nil for a line that is not an entry.
+    init?(line: UnsafeRawBufferPointer) {
+        // Where each field's value is (the last of a repeated name, as a decoder keeps it).
+        var found = [Range<Int>?](repeating: nil, count: Self.fields.count)
+        var containers = JSONScanner.Containers()
+        guard JSONScanner.forEachMember(line, recording: &containers, { name, value in
+            if let k = Self.fields.firstIndex(where: { JSONScanner.isName(name, $0.name) }) { found[k] = value }
+        }) else { return nil }
+        func range(_ key: CodingKeys) -> Range<Int>? {
+            guard let k = Self.fields.firstIndex(where: { $0.key == key }), let range = found[k] else { return nil }
+            return line[range.lowerBound] == UInt8(ascii: "n") ? nil : range  // null, as if absent
         }
-        func integer(_ key: String) -> Int64?? {
-            switch o[key] {
-            case nil, .null?: return .some(nil)
-            case .number(let n)? where n.rounded() == n && abs(n) < 9e15: return .some(Int64(n))
-            default: return nil
-            }
+        func bytes(_ key: CodingKeys) -> UnsafeRawBufferPointer? { range(key).map { UnsafeRawBufferPointer(rebasing: line[$0]) } }
+        func string(_ key: CodingKeys) -> String?? {
+            guard let value = bytes(key) else { return .some(nil) }
+            return JSONScanner.string(value).map { .some($0) } ?? nil  // present, but not a string: not an entry helios wrote
         }
-        guard let intent = string("intent"), let runId = string("runId"), let time = string("time") ?? nil,
-              let baseURL = string("baseURL") ?? nil, let file = string("file"), let bytes = integer("bytes"),
-              let sha256 = string("sha256"), let userLabel = string("userLabel"), let line = integer("line"),
-              var apiStatus = string("apiStatus"), let requestDigest = string("requestDigest"),
-              let expires = string("uploadURLExpiresAt"), let contentType = string("contentType"),
-              let errorCode = string("errorCode"), let replacedBy = string("replacedBy"), runId != nil || intent != nil else { return nil }
+        func integer(_ key: CodingKeys) -> Int64?? {
+            guard let value = bytes(key) else { return .some(nil) }
+            guard let n = JSONScanner.parse(value)?.doubleValue, n.rounded() == n, abs(n) < 9e15 else { return nil }
+            return .some(Int64(n))
+        }
+        guard let intent = string(.intent), let runId = string(.runId), let time = string(.time) ?? nil,
+              let baseURL = string(.baseURL) ?? nil, let file = string(.file), let bytesCount = integer(.bytes),
+              let sha256 = string(.sha256), let userLabel = string(.userLabel), let manifestLine = integer(.line),
+              var apiStatus = string(.apiStatus), let requestDigest = string(.requestDigest),
+              let expires = string(.uploadURLExpiresAt), let contentType = string(.contentType),
+              let errorCode = string(.errorCode), let replacedBy = string(.replacedBy), runId != nil || intent != nil else { return nil }
         let state: RunState
-        if let named = string("state") ?? nil {
+        if let named = string(.state) ?? nil {
             guard let s = RunState(rawValue: named) else { return nil }
             state = s
         } else {
-            guard let legacy = string("status") ?? nil else { return nil }
+            guard let legacy = string(.status) ?? nil else { return nil }
             (state, apiStatus) = Self.state(legacyStatus: legacy)
         }
-        self.init(intent: intent, runId: runId, time: time, baseURL: baseURL, file: file, bytes: bytes, sha256: sha256,
+        self.init(intent: intent, runId: runId, time: time, baseURL: baseURL, file: file, bytes: bytesCount, sha256: sha256,
                   userLabel: userLabel, state: state, apiStatus: apiStatus, requestDigest: requestDigest)
-        self.line = line.map { Int($0) }
+        self.line = manifestLine.map { Int($0) }
         uploadURLExpiresAt = expires
         self.contentType = contentType
         self.errorCode = errorCode
         self.replacedBy = replacedBy
-        if let run = o["run"], run != .null { self.run = run }
+        run = range(.run).map { LazyJSON(checked: UnsafeRawBufferPointer(rebasing: line[$0]), containers: containers.within($0)) }
     }
 
     /// Also reads the journals of helios 0.1.0, which kept one `status` string for everything.
@@ -181,7 +194,7 @@ public struct JournalEntry: Codable, Sendable, Equatable {
         contentType = try c.decodeIfPresent(String.self, forKey: .contentType)
         errorCode = try c.decodeIfPresent(String.self, forKey: .errorCode)
         replacedBy = try c.decodeIfPresent(String.self, forKey: .replacedBy)
-        run = try c.decodeIfPresent(JSONValue.self, forKey: .run)
+        run = try c.decodeIfPresent(JSONValue.self, forKey: .run).map(LazyJSON.init)
         guard runId != nil || intent != nil else {
             throw DecodingError.dataCorruptedError(forKey: .runId, in: c, debugDescription: "neither a run id nor an intent")
         }
@@ -259,7 +272,7 @@ public struct Journal: Sendable {
         var result: [JournalEntry] = []
         try withReadLock { fd in
             Self.forEachLine(fd) { number, _, bytes in
-                if let json = JSONScanner.parse(bytes), let entry = JournalEntry(json: json) {
+                if let entry = JournalEntry(line: bytes) {
                     result.append(entry)
                 } else {
                     warn("skipping unreadable line \(number) of \(path)")
@@ -287,7 +300,7 @@ public struct Journal: Sendable {
             for (offset, length, number) in Self.lastLines(fd, warn: { warn("skipping unreadable line \($0) of \(path)") }) {
                 if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
                 let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(offset)) }
-                let entry = got == length ? buffer.withUnsafeBytes { JSONScanner.parse(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }.flatMap(JournalEntry.init(json:)) : nil
+                let entry = got == length ? buffer.withUnsafeBytes { JournalEntry(line: UnsafeRawBufferPointer(rebasing: $0[0..<length])) } : nil
                 if let entry { body(entry) } else { warn("skipping unreadable line \(number) of \(path)") }
             }
         }
@@ -297,21 +310,31 @@ public struct Journal: Sendable {
     /// journaled, found from the `intent`/`runId` fields alone: no entry is built. A line without
     /// either is unreadable (`warn` gets its number) and groups with nothing.
     static func lastLines(_ fd: Int32, warn: (Int) -> Void) -> [(offset: Int64, length: Int, number: Int)] {
-        var order: [String] = []
-        var last: [String: (offset: Int64, length: Int, number: Int)] = [:]
+        var lines: [(offset: Int64, length: Int, number: Int)] = []
+        var index: [String: Int] = [:]  // a run's place in `lines`
         forEachLine(fd) { number, offset, bytes in
-            guard let keys = JSONScanner.topLevelStrings(bytes, keys: keyFields), let key = keys[0] ?? keys[1] else {
+            var intent: Range<Int>?, runId: Range<Int>?
+            let isObject = JSONScanner.forEachMember(bytes) { name, value in
+                if JSONScanner.isName(name, keyFields.intent) { intent = value } else if JSONScanner.isName(name, keyFields.runId) { runId = value }
+            }
+            // The key as `JournalEntry.key` has it: the intent when it is a string, else the run id.
+            func string(_ range: Range<Int>?) -> String? { range.flatMap { JSONScanner.string(UnsafeRawBufferPointer(rebasing: bytes[$0])) } }
+            guard isObject, let key = string(intent) ?? string(runId) else {
                 warn(number)
                 return
             }
-            if last[key] == nil { order.append(key) }
-            last[key] = (offset, bytes.count, number)
+            if let k = index[key] {
+                lines[k] = (offset, bytes.count, number)
+            } else {
+                index[key] = lines.count
+                lines.append((offset, bytes.count, number))
+            }
         }
-        return order.compactMap { last[$0] }
+        return lines
     }
 
     /// What groups a run's lines: its intent, else its run id (`JournalEntry.key`).
-    static let keyFields = [Array("intent".utf8), Array("runId".utf8)]
+    static let keyFields = (intent: Array("intent".utf8), runId: Array("runId".utf8))
 
     /// The journal open for reading under a shared lock (nothing when it does not exist yet).
     private func withReadLock(_ body: (Int32) throws(JournalError) -> Void) throws(JournalError) {
@@ -338,8 +361,10 @@ public struct Journal: Sendable {
             let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, chunk, off_t(offset)) }
             guard got > 0 else { break }
             buffer.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return }
                 var start = 0
-                for i in 0..<got where raw[i] == 0x0A {
+                while start < got, let newline = memchr(base + start, 0x0A, got - start) {
+                    let i = base.distance(to: newline)
                     number += 1
                     if skipping {
                         skipping = false

@@ -90,12 +90,37 @@ public struct ModelRun: Sendable, Equatable {
 
     /// The first section's scores (CLI.md: "scores come from the first section"); missing keys tolerated.
     public var scores: Scores? {
-        guard status == "COMPLETE_OK", let first = raw["results"]?["sections"]?.arrayValue?.first else { return nil }
+        status == "COMPLETE_OK" ? Self.scores(of: raw) : nil
+    }
+
+    /// `scores` of a run object as the journal keeps it, built or not: nil unless it is a model
+    /// run (`init(json:)`) that is COMPLETE_OK with a first section. A repeated name counts
+    /// once, its last value, as in a parsed object.
+    static func scores<Run: JSONReadable>(of run: Run) -> Scores? {
+        var hasId = false, status: String?, results: Run?
+        guard run.forEachMember({ name, value in
+            if JSONScanner.isName(name, Name.id) { hasId = value.stringValue != nil }
+            if JSONScanner.isName(name, Name.status) { status = value.stringValue }
+            if JSONScanner.isName(name, Name.results) { results = value }
+        }), hasId, status == "COMPLETE_OK" else { return nil }
+        var sections: Run?
+        guard results?.forEachMember({ name, value in if JSONScanner.isName(name, Name.sections) { sections = value } }) == true,
+              let first = sections?.firstElement else { return nil }
         var s = Scores()
-        for key in Scores.order {
-            if let v = first[key]?["value"]?.doubleValue { s.values[key] = v }
+        _ = first.forEachMember { name, score in
+            guard let k = Name.scores.firstIndex(where: { JSONScanner.isName(name, $0) }) else { return }
+            var value: Double?
+            _ = score.forEachMember { name, v in if JSONScanner.isName(name, Name.value) { value = v.doubleValue } }
+            s.values[Scores.order[k]] = value
         }
         return s
+    }
+
+    /// The member names `scores(of:)` reads, as bytes.
+    private enum Name {
+        static let id = Array("id".utf8), status = Array("status".utf8), results = Array("results".utf8)
+        static let sections = Array("sections".utf8), value = Array("value".utf8)
+        static let scores = Scores.order.map { Array($0.utf8) }
     }
 
     public var transcript: String? {

@@ -64,7 +64,7 @@ struct ResultRenderer: Sendable {
     /// JSON and CSV; text is a table `runs` lays out itself.
     func journal(_ e: JournalEntry) -> String {
         if format == .json { return JSONLine.encode(e) }
-        let scores = e.run.flatMap { try? ModelRun(json: $0) }?.scores
+        let scores = e.scores
         var cells: [String?] = [e.runId, e.time, e.file, e.line.map(String.init), e.userLabel, e.status, e.errorCode]
         cells += Scores.order.map { key in scores?.values[key].map(Self.number) }
         cells.append(e.baseURL)

@@ -543,7 +543,7 @@ struct RunCommands {
         updated.errorCode = run.errorCode
         if run.isFinished {
             updated.state = .finished
-            updated.run = run.raw
+            updated.run = LazyJSON(run.raw)
         } else if run.status != APIStatus.created.rawValue {
             updated.state = .uploaded
         }
@@ -617,7 +617,7 @@ struct RunCommands {
             matched += 1
             if e.state == .createUnconfirmed || e.state == .creating { unconfirmed = true }
             guard global.format == .text else { return session.console.emit(e) }
-            let scores = e.run.flatMap { try? ModelRun(json: $0) }?.scores
+            let scores = e.scores
             // The journal is a file anyone with access could have edited.
             rows.append(([e.runId ?? "(no run id yet)", e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status]
                 + shown.map { key in scores?.values[key].map { Formatting.fixed($0, 2) } ?? "-" }).map(Text.terminalSafe))
@@ -631,14 +631,17 @@ struct RunCommands {
             let header = ["RUN", "TIME", "FILE", "LABEL", "STATUS", "STRAIN", "DISTRESS", "STRESS", "EXHAUST", "SLEEP", "SELF-EST"]
             var widths = header.map(\.count)
             for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-            func line(_ cells: [String]) -> String {
-                cells.enumerated().map { i, c in i == cells.count - 1 ? c : Text.padded(c, to: widths[i]) }
-                    .joined(separator: "  ") + "\n"
-            }
             // One write for the table: 100,000 rows are one string, not 100,000 locked writes.
-            var table = line(header)
-            table.reserveCapacity(rows.count * 120)
-            for row in rows { table += line(row) }
+            var table = ""
+            table.reserveCapacity((rows.count + 1) * (widths.reduce(0, +) + 2 * widths.count))
+            func append(_ row: [String]) {
+                for (i, cell) in row.enumerated() {
+                    table += cell
+                    table += i == row.count - 1 ? "\n" : String(repeating: " ", count: widths[i] - cell.count + 2)
+                }
+            }
+            append(header)
+            rows.forEach(append)
             session.console.result(table)
         }
         if unconfirmed {

@@ -366,7 +366,7 @@ public final class RunLifecycle: Sendable {
             var arrived = entry.with(state: run.isFinished ? .finished : .uploaded, at: now())
             arrived.apiStatus = run.status
             arrived.errorCode = run.errorCode
-            if run.isFinished { arrived.run = run.raw }
+            if run.isFinished { arrived.run = LazyJSON(run.raw) }
             try record(arrived)
             env.uploads.delete(intent: entry.intent)
             observe(index, .status(runId: runId, APIStatus(run.status)))
@@ -445,7 +445,7 @@ public final class RunLifecycle: Sendable {
                 entry.errorCode = run.errorCode
                 if run.isFinished {
                     entry.state = .finished
-                    entry.run = run.raw
+                    entry.run = LazyJSON(run.raw)
                 } else if run.status != APIStatus.created.rawValue, entry.state != .uploaded {
                     entry.state = .uploaded
                     env.uploads.delete(intent: entry.intent)
@@ -480,7 +480,7 @@ public final class RunLifecycle: Sendable {
     }
 
     private func finishedFromJournal(_ entry: JournalEntry) -> RunOutcome {
-        if let raw = entry.run, let run = try? ModelRun(json: raw) { return .finished(run) }
+        if let raw = entry.run?.value, let run = try? ModelRun(json: raw) { return .finished(run) }
         // Uploaded before and not seen finishing (`upload` does not wait).
         return .uploaded(runId: entry.runId ?? "")
     }

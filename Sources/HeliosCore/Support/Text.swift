@@ -66,8 +66,8 @@ enum Text {
 
     /// `a/b/c.wav` → `c.wav`.
     static func lastPathComponent(_ path: String) -> String {
-        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
-        return trimmed.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? trimmed
+        let trimmed = path.hasSuffix("/") && path.count > 1 ? path.dropLast() : path[...]
+        return String(trimmed.lastIndex(of: "/").map { trimmed[trimmed.index(after: $0)...] } ?? trimmed)
     }
 
     /// `a/b/c.wav` → `a/b`; `c.wav` → `.`.

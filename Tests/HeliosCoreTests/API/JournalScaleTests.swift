@@ -13,7 +13,7 @@ import HeliosTestSupport
                              baseURL: "https://api.thymia.ai", file: "/rec/r\(n).wav", bytes: 1000 + Int64(n), sha256: "ab",
                              userLabel: "p\(n)", state: state, apiStatus: state == .finished ? "COMPLETE_OK" : nil, requestDigest: "d\(n)")
         e.line = n + 2
-        e.run = run
+        e.run = run.map(LazyJSON.init)
         return e
     }
 
@@ -36,11 +36,57 @@ import HeliosTestSupport
         #expect(JSONScanner.parse(Array(text.utf8)) == nil)
     }
 
-    @Test func topLevelStringsSkipNestedKeysAndOtherTypes() {
-        let text = #"{"run":{"runId":"nested","intent":"x"},"intent":"top","n":[{"runId":"y"}],"runId":"r1","s":"a\"b"}"#
-        let found = Array(text.utf8).withUnsafeBytes { JSONScanner.topLevelStrings($0, keys: [Array("intent".utf8), Array("runId".utf8), Array("n".utf8)]) }
-        #expect(found == ["top", "r1", nil])
-        #expect(Array("[1]".utf8).withUnsafeBytes { JSONScanner.topLevelStrings($0, keys: [Array("a".utf8)]) } == nil)
+    @Test func membersAreTheTopLevelOnesWithTheirValuesRanges() {
+        let text = #"{"run":{"runId":"nested","intent":"x"}, "intent" : "top","n":[{"runId":"y"}],"r\u0075nId":"r1","s":"a\"b"}"#
+        var seen: [(String, String)] = []
+        let isObject = Array(text.utf8).withUnsafeBytes { raw in
+            JSONScanner.forEachMember(raw) { name, range in
+                seen.append((String(decoding: name, as: UTF8.self), String(decoding: raw[range], as: UTF8.self)))
+            }
+        }
+        #expect(isObject)
+        #expect(seen.map(\.0) == ["run", "intent", "n", "runId", "s"])
+        #expect(seen.map(\.1) == [#"{"runId":"nested","intent":"x"}"#, #""top""#, #"[{"runId":"y"}]"#, #""r1""#, #""a\"b""#])
+        for bad in ["[1]", #"{"a":1"#, #"{"a":"\x"}"#, #"{"a":1} 2"#, ""] {
+            #expect(!Array(bad.utf8).withUnsafeBytes { JSONScanner.forEachMember($0) { _, _ in } }, "\(bad)")
+        }
+    }
+
+    /// The scores `runs` lists are read from the journal line's bytes (`LazyJSON`); they must be
+    /// what building the run object and asking `ModelRun` gives, whatever the object holds.
+    @Test(arguments: [
+        #"{"id":"r","status":"COMPLETE_OK","results":{"sections":[{"stress":{"value":0.33},"distress":{"value":1},"transcript":"t"}]}}"#,
+        #"{"status":"COMPLETE_OK","id":"r","results":{"sections":[{"stress":{"value":0.1}},{"stress":{"value":0.9}}]},"completedAt":"x"}"#,
+        #"{"id":"r","status":"COMPLETE_ERROR","results":{"sections":[{"stress":{"value":0.33}}]}}"#,
+        #"{"id":5,"status":"COMPLETE_OK","results":{"sections":[{"stress":{"value":0.33}}]}}"#,
+        #"{"id":"r","status":"COMPLETE_OK","results":{"sections":[]}}"#,
+        #"{"id":"r","status":"COMPLETE_OK","results":{"sections":[[1,{"stress":{"value":0.5}}]]}}"#,
+        #"{"id":"r","status":"COMPLETE_OK","results":{"sections":{"stress":{"value":0.5}}}}"#,
+        #"{"id":"r","status":"COMPLETE_OK","results":{"sections":[{"stress":{"value":"0.5"},"exhaustion":{"value":null},"sleepPropensity":0.5}]}}"#,
+        // A repeated name counts once, with its last value, as in a parsed object.
+        #"{"id":"r","status":"COMPLETE_OK","results":{"sections":[{"stress":{"value":0.1},"stress":{"valu":0.2},"distress":{"value":0.3,"value":0.4}}]}}"#,
+        #"{"id":"r","status":"RUNNING","status":"COMPLETE_OK","results":[],"results":{"sections":[{"stress":{"value":0.7}}]}}"#,
+        #"{ "id" : "r" , "st\u0061tus" : "COMPLETE_OK" , "results" : { "sections" : [ { "str\u0065ss" : { "value" : -1.5e-3 } } ] } }"#,
+        #"{"id":"r","status":"COMPLETE_OK","results":{"sections":[{"mentalStrain":{"value":0.12},"uniformLowSelfEsteem":{"value":0.98},"extra":{"deep":[[[{"stress":{"value":9}}]]]}}]}}"#,
+        "[1,2]", #""COMPLETE_OK""#,
+    ])
+    func scoresReadFromTheBytesAreTheBuiltRunsScores(run: String) throws {
+        let line = #"{"baseURL":"https://api.thymia.ai","intent":"i","run":"# + run + #","state":"finished","time":"2026-12-01T09:00:00Z"}"#
+        let entry = try #require(Array(line.utf8).withUnsafeBytes { JournalEntry(line: $0) })
+        let built = try #require(JSONScanner.parse(Array(run.utf8)))
+        #expect(entry.run?.value == built)
+        #expect(entry.scores == (try? ModelRun(json: built))?.scores)
+        var copy = entry
+        copy.run = LazyJSON(built)  // a built run gives the same scores through the same rule
+        #expect(copy.scores == entry.scores)
+    }
+
+    @Test func aLineWithABrokenRunIsNotAnEntry() {
+        let head = #"{"baseURL":"x","intent":"i","state":"finished","time":"t","run":"#
+        for run in [#"{"id":"r","status":"COMPLETE_OK","results":{"sections":[{"stress":{"value":0.3}}]}"#,  // torn
+                    #"{"id":"r\q"}"#, #"{"id":"r","n":01}"#, #"{"id":"r",}"#, String(repeating: "[", count: 70) + String(repeating: "]", count: 70)] {
+            #expect(Array((head + run + "}").utf8).withUnsafeBytes { JournalEntry(line: $0) } == nil, "\(run)")
+        }
     }
 
     @Test func theFastReaderReadsWhatTheEncoderWroteAsTheDecoderDoes() throws {
@@ -57,16 +103,16 @@ import HeliosTestSupport
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let line = try encoder.encode(e)
             let slow = try JSONDecoder().decode(JournalEntry.self, from: line)
-            let fast = try #require(JSONScanner.parse(line).flatMap(JournalEntry.init(json:)))
+            let fast = try #require(line.withUnsafeBytes { JournalEntry(line: $0) })
             #expect(fast == slow)
             #expect(fast == e)
         }
         // A 0.1.0 line, and lines that are not entries.
         let legacy = #"{"baseURL":"http://x","runId":"r","status":"COMPLETE_OK","time":"2025-01-01T00:00:00Z"}"#
-        #expect(JSONScanner.parse(Array(legacy.utf8)).flatMap(JournalEntry.init(json:))?.state == .finished)
+        #expect(Array(legacy.utf8).withUnsafeBytes { JournalEntry(line: $0) }?.state == .finished)
         for bad in [#"{"baseURL":"x","time":"t","state":"uploaded"}"#, #"{"runId":5,"baseURL":"x","time":"t","state":"uploaded"}"#,
                     #"{"runId":"r","baseURL":"x","time":"t","state":"no-such-state"}"#] {
-            #expect(JSONScanner.parse(Array(bad.utf8)).flatMap(JournalEntry.init(json:)) == nil, "\(bad)")
+            #expect(Array(bad.utf8).withUnsafeBytes { JournalEntry(line: $0) } == nil, "\(bad)")
         }
     }
 

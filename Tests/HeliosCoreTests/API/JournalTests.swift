@@ -155,7 +155,7 @@ private func appendRaw(_ text: String, to path: String) throws {
             let journal = Journal(path: path)
             for i in 0..<perWriter {
                 var e = entry("w\(writer)-\(i)", "CREATED")
-                if i % 10 == 0 { e.run = .object(["padding": bulky]) }
+                if i % 10 == 0 { e.run = LazyJSON(.object(["padding": bulky])) }
                 do { try journal.append(e) } catch { failures.update { $0.append("\(error)") } }
             }
         }
@@ -208,7 +208,7 @@ private func appendRaw(_ text: String, to path: String) throws {
         e.uploadURLExpiresAt = "2025-03-14T10:12:03Z"
         e.errorCode = "ERR_INTERNAL"
         e.replacedBy = "r2"
-        e.run = .object(["id": .string("r1")])
+        e.run = LazyJSON(.object(["id": .string("r1")]))
         let stored = Set(Mirror(reflecting: e).children.compactMap(\.label))
         #expect(stored == expected)
         let data = try JSONEncoder().encode(e)
@@ -220,7 +220,7 @@ private func appendRaw(_ text: String, to path: String) throws {
 
     @Test func entryRoundTripsThroughALine() throws {
         var e = entry("r1", "COMPLETE_OK")
-        e.run = try APIExamples.json(APIExamples.completeOK)
+        e.run = LazyJSON(try APIExamples.json(APIExamples.completeOK))
         let decoded = try JSONDecoder().decode(JournalEntry.self, from: try JSONEncoder().encode(e))
         #expect(decoded == e)
     }
