@@ -7,6 +7,8 @@ let package = Package(
         .executable(name: "helios", targets: ["helios-cli"]),
         .executable(name: "helios-emulator", targets: ["helios-emulator"]),
         .library(name: "HeliosCore", targets: ["HeliosCore"]),
+        // The emulator for Swift users' own tests: `EmulatorServer(options:).start()`.
+        .library(name: "HeliosEmulator", targets: ["HeliosEmulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
@@ -46,7 +48,9 @@ let package = Package(
             pkgConfig: "faad2",
             providers: [.apt(["libfaad-dev"])]
         ),
-        .target(name: "HeliosCore", dependencies: ["CCurl", "CSndFile", "COpus", "CMpg123", "CFAAD"]),
+        // The commit, build date and compiler `helios version --verbose` reports (scripts/build-info.sh).
+        .target(name: "CBuildInfo", path: "Sources/CBuildInfo"),
+        .target(name: "HeliosCore", dependencies: ["CCurl", "CSndFile", "COpus", "CMpg123", "CFAAD", "CBuildInfo"]),
         .executableTarget(
             name: "helios-cli",
             dependencies: ["HeliosCore"],
@@ -58,17 +62,17 @@ let package = Package(
                 "-Xlinker", "--no-warn-symbol-ordering",
             ])]
         ),
-        .executableTarget(
-            name: "helios-emulator",
-            dependencies: ["HeliosCore", .product(name: "FlyingFox", package: "FlyingFox")]
-        ),
+        .target(name: "HeliosEmulator", dependencies: ["HeliosCore", .product(name: "FlyingFox", package: "FlyingFox")]),
+        .executableTarget(name: "helios-emulator", dependencies: ["HeliosEmulator"]),
+        // Writes the man pages and completions from the option tables (`make install`, `dist`, `deb`).
+        .executableTarget(name: "helios-docs", dependencies: ["HeliosCore", "HeliosEmulator"]),
         // libFuzzer targets for every parser of outside bytes (`make fuzz`); a plain build is a replayer.
         .executableTarget(name: "helios-fuzz", dependencies: ["HeliosCore"], path: "Fuzz/helios-fuzz"),
         // Shared by both test targets: writes test recordings with libsndfile, finds fixtures and binaries.
         .target(name: "HeliosTestSupport", dependencies: ["HeliosCore", "CSndFile"], path: "Tests/Support"),
         .testTarget(
             name: "HeliosCoreTests",
-            dependencies: ["HeliosCore", "HeliosTestSupport", .product(name: "FlyingFox", package: "FlyingFox")]
+            dependencies: ["HeliosCore", "HeliosEmulator", "HeliosTestSupport", .product(name: "FlyingFox", package: "FlyingFox")]
         ),
         .testTarget(name: "CLITests", dependencies: ["HeliosCore", "HeliosTestSupport"]),
     ]

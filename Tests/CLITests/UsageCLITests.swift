@@ -85,6 +85,27 @@ import Testing
         #expect(r.stdout.wholeMatch(of: /helios \d+\.\d+\.\d+\n/) != nil)
     }
 
+    /// `-V`: the build and the libraries loaded at run time (libcurl's as `curl --version` reports
+    /// the same shared library), as text and as one JSON object.
+    @Test func versionVerboseNamesTheBuildAndTheRuntimeLibraries() throws {
+        let text = try CommandRunner.helios(["-V"])
+        #expect(text.status == 0)
+        for row in ["commit:", "built:", "swift:", "libcurl:", "libsndfile:", "libopus:", "faad2:"] {
+            #expect(text.stdout.contains("\n  \(row)"), "\(row) in \(text.stdout)")
+        }
+        let json = try CommandRunner.helios(["version", "--verbose", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let libraries = try #require(object["libraries"] as? [String: String])
+        #expect(Set(libraries.keys) == ["libcurl", "tls", "libsndfile", "libopus", "faad2"])
+        #expect(libraries["libsndfile"]?.hasPrefix("libsndfile-") == true)
+        #expect(libraries["libopus"]?.hasPrefix("libopus ") == true)
+        #expect(libraries["tls"]?.hasPrefix("OpenSSL/") == true)
+        let curl = try CommandRunner.run("/usr/bin/curl", ["--version"])
+        #expect(curl.stdout.contains("libcurl/\(libraries["libcurl"] ?? "?") "), "\(curl.stdout)")
+        #expect((object["version"] as? String)?.isEmpty == false)
+        #expect(object["commit"] is String && object["buildDate"] is String && object["swift"] is String)
+    }
+
     @Test func noCommandIsAUsageError() throws {
         let r = try CommandRunner.helios([])
         #expect(r.status == 2)

@@ -26,7 +26,7 @@ public enum ArgumentParser {
         var index = 0
         var optionsEnded = false
 
-        func options() -> [OptionSpec] { spec?.allOptions ?? CommandTable.globalOptions + [versionOption] }
+        func options() -> [OptionSpec] { spec?.allOptions ?? CommandTable.globalOptions + versionOptions }
         func record(_ option: OptionSpec, _ value: String) { raw.values[option.long, default: []].append(value) }
         func nextValue(for name: String) throws(UsageError) -> String {
             index += 1
@@ -81,11 +81,11 @@ public enum ArgumentParser {
         return raw
     }
 
-    /// `--version` is accepted only before a command.
-    static let versionOption = Opt.version
+    /// `--version` and `-V` are accepted only before a command.
+    static let versionOptions = [Opt.version, Opt.versionVerbose]
 
     private static func unknown(_ written: String, _ spec: CommandSpec?) -> UsageError {
-        let pool = spec?.allOptions ?? (CommandTable.globalOptions + [versionOption])
+        let pool = spec?.allOptions ?? (CommandTable.globalOptions + versionOptions)
         var candidates = pool.map { "--\($0.long)" }
         candidates += pool.compactMap { $0.short.map { "-\($0)" } }
         let suggestion = written.hasPrefix("--")

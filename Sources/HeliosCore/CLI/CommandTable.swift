@@ -115,7 +115,13 @@ public enum CommandTable {
         discussion: "bash: source <(helios completion bash); zsh: helios completion zsh > \"${fpath[1]}/_helios\"; fish: helios completion fish > ~/.config/fish/completions/helios.fish"
     )
 
-    public static let commands: [CommandSpec] = [submit, upload, poll, status, validate, runs, doctor, completion, help]
+    public static let version = CommandSpec(
+        name: "version", abstract: "print the version; --verbose adds the build and the libraries helios runs on",
+        options: [Opt.versionVerbose],
+        discussion: "'helios --version' prints the one line; 'helios version --verbose' (or 'helios -V') adds the git commit, the build date, the Swift version and the runtime versions of libcurl (with its TLS library), libsndfile, libopus and FAAD2. With --json, one JSON object."
+    )
+
+    public static let commands: [CommandSpec] = [submit, upload, poll, status, validate, runs, doctor, completion, version, help]
 
     public static func command(named name: String) -> CommandSpec? { commands.first { $0.name == name } }
 

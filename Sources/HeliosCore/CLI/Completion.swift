@@ -1,7 +1,7 @@
 /// `helios completion bash|zsh|fish`: shell completions generated from the command and option
 /// tables, so they cannot drift from the parser (as gh does). Options that take one of a few
 /// values complete those values; options that take a file complete file names.
-enum Completion {
+public enum Completion {
     static let shells = ["bash", "zsh", "fish"]
 
     /// The values an option accepts, where they are a short fixed list.
@@ -21,7 +21,7 @@ enum Completion {
         ["FILE", "PATH"].contains(option.meta ?? "")
     }
 
-    static func script(for shell: String) -> String? {
+    public static func script(for shell: String) -> String? {
         switch shell {
         case "bash": bash()
         case "zsh": zsh()
@@ -74,7 +74,7 @@ enum Completion {
             let files = ["submit", "upload", "validate"].contains(command.name) ? "; COMPREPLY+=($(compgen -f -- \"$cur\"))" : ""
             s += "        \(command.name)) COMPREPLY=($(compgen -W \(quoted(words.joined(separator: " "))) -- \"$cur\"))\(files) ;;\n"
         }
-        let top = commands.map(\.name) + (CommandTable.globalOptions + [Opt.version]).map { "--" + $0.long }
+        let top = commands.map(\.name) + (CommandTable.globalOptions + ArgumentParser.versionOptions).map { "--" + $0.long }
         s += "        *) COMPREPLY=($(compgen -W \(quoted(top.joined(separator: " "))) -- \"$cur\")) ;;\n"
         s += "    esac\n}\ncomplete -o filenames -F _helios helios\n"
         return s

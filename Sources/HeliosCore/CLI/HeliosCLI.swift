@@ -70,8 +70,8 @@ public enum HeliosCLI {
 
     static func dispatch(_ invocation: Invocation, context: CLIContext, output: Output, console: Console) throws -> ExitCode {
         switch invocation.command {
-        case .version:
-            console.result("helios \(HeliosVersion.string)\n")
+        case .version(let verbose):
+            console.result(verbose || invocation.global.json ? VersionReport.render(verbose: verbose, json: invocation.global.json) : "helios \(HeliosVersion.string)\n")
             return .success
         case .help(let topic):
             console.result(helpText(topic))

@@ -14,7 +14,7 @@ public enum Help {
             lines.append("  \(Text.padded(c.name, to: width))  \(c.abstract)")
         }
         lines += ["", "Global options (before or after the command):"]
-        lines += optionLines(CommandTable.globalOptions + [ArgumentParser.versionOption])
+        lines += optionLines(CommandTable.globalOptions + ArgumentParser.versionOptions)
         lines += [
             "",
             "Example:",

@@ -18,7 +18,8 @@ public struct Invocation: Sendable, Equatable {
         case completion(shell: String)
         /// `nil` is the overview; otherwise a command name or a topic of `CommandTable.topics`.
         case help(String?)
-        case version
+        /// `--version`, `version`; `verbose` adds the build and the libraries (`-V`, `version --verbose`).
+        case version(verbose: Bool)
 
         /// The command's name, as typed.
         public var name: String {
@@ -170,9 +171,11 @@ extension Invocation {
     /// Parses argv (without the program name). `today` is `YYYY-MM-DD` for the date-of-birth rule.
     public static func parse(_ args: [String], today: String) throws(UsageError) -> Invocation {
         let raw = try ArgumentParser.split(args)
-        var global = try parseGlobal(raw)
+        let global = try parseGlobal(raw)
 
-        if raw.has(Opt.version) { return Invocation(global: global, command: .version) }
+        if raw.has(Opt.version) || raw.has(Opt.versionVerbose) {
+            return Invocation(global: global, command: .version(verbose: raw.has(Opt.versionVerbose) || global.verbose))
+        }
         guard let name = raw.command else {
             if raw.has(Opt.helpFlag) { return Invocation(global: global, command: .help(nil)) }
             throw .missingCommand
@@ -238,6 +241,9 @@ extension Invocation {
         case "doctor":
             if let extra = raw.positionals.first { throw .unexpectedArgument(extra, command: name) }
             command = .doctor
+        case "version":
+            if let extra = raw.positionals.first { throw .unexpectedArgument(extra, command: name) }
+            command = .version(verbose: global.verbose)
         case "runs":
             if let extra = raw.positionals.first { throw .unexpectedArgument(extra, command: name) }
             var o = RunsOptions()

@@ -49,6 +49,10 @@ public enum Opt {
     public static let compact = OptionSpec("compact", help: "rewrite the journal keeping only the latest state of each run, then list as asked")
     /// `--version` (the parser's own: `helios --version`).
     public static let version = OptionSpec("version", help: "print the version", group: .output, global: true)
+    /// `-V`: the version with the build and the libraries, as `helios version --verbose`.
+    public static let versionVerbose = OptionSpec(
+        "version-verbose", short: "V", help: "print the version, the build (commit, date, Swift) and the libraries' runtime versions",
+        group: .output, global: true)
 }
 
 extension OptionSpec {

@@ -24,7 +24,7 @@ import HeliosTestSupport
     @Test func commandNamesAreUniqueAndCoverCLIContract() {
         let names = CommandTable.commands.map(\.name)
         #expect(Set(names).count == names.count)
-        #expect(Set(names) == ["submit", "upload", "poll", "status", "validate", "runs", "doctor", "completion", "help"])
+        #expect(Set(names) == ["submit", "upload", "poll", "status", "validate", "runs", "doctor", "completion", "version", "help"])
     }
 
     @Test func overviewListsEveryCommandAndGlobalOption() {

@@ -209,7 +209,15 @@ private func usageError(_ line: String) -> UsageError? {
         #expect(try parse("help exit-codes").command == .help("exit-codes"))
         #expect(try parse("--help").command == .help(nil))
         #expect(try parse("help").command == .help(nil))
-        #expect(try parse("--version").command == .version)
+        #expect(try parse("--version").command == .version(verbose: false))
+    }
+
+    @Test func versionVerboseHasFourSpellings() throws {
+        for line in ["-V", "version --verbose", "version -v", "version -V", "--version --verbose", "-v --version"] {
+            #expect(try parse(line).command == .version(verbose: true), "\(line)")
+        }
+        #expect(try parse("version").command == .version(verbose: false))
+        #expect(throws: UsageError.self) { try parse("version extra") }
     }
 
     @Test func globalsBeforeOrAfterTheCommand() throws {

@@ -3,15 +3,24 @@ import FlyingSocks
 import Foundation
 import Synchronization
 
-/// Owns the FlyingFox server: binds, learns the real port (for `--port 0`), then serves.
-final class EmulatorServer: Sendable {
+/// The emulator in a process of one's own: binds, learns the real port (for `port = 0`), then
+/// serves until `stop()`.
+///
+///     let emulator = try EmulatorServer(options: EmulatorOptions(arguments: ["--port", "0", "--fault", "status:create:503:1"]))
+///     let baseURL = try await emulator.start()   // http://127.0.0.1:PORT
+///     defer { Task { await emulator.stop() } }
+public final class EmulatorServer: Sendable {
     private let server: HTTPServer
     private let slot = EmulatorSlot()
-    let options: EmulatorOptions
-    let uploadDirectory: String
+    private let onFailure: @Sendable (any Error) -> Void
+    public let options: EmulatorOptions
+    /// Where uploaded recordings are kept while the server runs; removed by `stop()`.
+    public let uploadDirectory: String
 
-    init(options: EmulatorOptions) throws {
+    /// `onFailure` hears of a server that stopped on its own (not through `stop()`).
+    public init(options: EmulatorOptions, onFailure: @escaping @Sendable (any Error) -> Void = { _ in }) throws {
         self.options = options
+        self.onFailure = onFailure
         uploadDirectory = NSTemporaryDirectory() + "helios-emulator-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: uploadDirectory, withIntermediateDirectories: true)
         let slot = self.slot
@@ -32,15 +41,14 @@ final class EmulatorServer: Sendable {
     }
 
     /// Starts listening and returns the base URL once requests can be served.
-    func start() async throws -> String {
-        Task { [server, slot] in
+    public func start() async throws -> String {
+        Task { [server, slot, onFailure] in
             do {
                 try await server.run()
             } catch {
                 // stop() closing the socket ends run() with an error too; that one is expected.
                 if slot.stopping.withLock({ $0 }) { return }
-                FileHandle.standardError.write(Data("helios-emulator: server stopped: \(error)\n".utf8))
-                exit(1)
+                onFailure(error)
             }
         }
         try await server.waitUntilListening(timeout: 10)
@@ -56,7 +64,7 @@ final class EmulatorServer: Sendable {
         return baseURL
     }
 
-    func stop() async {
+    public func stop() async {
         slot.stopping.withLock { $0 = true }
         await server.stop(timeout: 1)
         try? FileManager.default.removeItem(atPath: uploadDirectory)
