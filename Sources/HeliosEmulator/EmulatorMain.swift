@@ -27,20 +27,30 @@ public enum EmulatorMain {
             fail("cannot listen on \(options.host):\(options.port): \(error)", code: 1)
         }
 
-        let signalSources = [SIGTERM, SIGINT].map { sig -> any DispatchSourceSignal in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                // A bounded grace: a stop that waits on a connection (or on a listener still being set
-                // up when the signal came) must not keep the process alive; once seen in a test run.
-                DispatchQueue.global().asyncAfter(deadline: .now() + 2) { exit(0) }
-                Task {
-                    await server.stop()
-                    exit(0)
-                }
+        // SIGTERM and SIGINT: a plain handler writes to a pipe that a thread waits on. Unlike a
+        // dispatch signal source (armed asynchronously after resume()), the handler is in place
+        // when sigaction returns, so a signal sent as soon as the URL line is read is never lost
+        // (once seen: an emulator that ignored the test's SIGTERM and never exited).
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { fail("cannot create a pipe: errno \(errno)", code: 1) }
+        stopPipeWriteEnd = fds[1]
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig) { _ in
+                var byte: UInt8 = 1
+                _ = write(EmulatorMain.stopPipeWriteEnd, &byte, 1)
             }
-            source.resume()
-            return source
+        }
+        let readEnd = fds[0]
+        Thread.detachNewThread {
+            var byte: UInt8 = 0
+            while read(readEnd, &byte, 1) < 0, errno == EINTR {}
+            // A bounded grace: a stop that waits on a connection (or on a listener still being set
+            // up when the signal came) must not keep the process alive; once seen in a test run.
+            DispatchQueue.global().asyncAfter(deadline: .now() + 2) { exit(0) }
+            Task {
+                await server.stop()
+                exit(0)
+            }
         }
 
         do {
@@ -53,10 +63,12 @@ public enum EmulatorMain {
 
         // Serve until a signal ends the process.
         while true {
-            withExtendedLifetime(signalSources) {}
             try? await Task.sleep(nanoseconds: 3_600_000_000_000)
         }
     }
+
+    /// Where the signal handler writes; a C handler cannot capture, so it is a global.
+    nonisolated(unsafe) static var stopPipeWriteEnd: Int32 = -1
 
     static func fail(_ message: String, code: Int32) -> Never {
         FileHandle.standardError.write(Data("helios-emulator: error: \(message)\n".utf8))

@@ -73,13 +73,17 @@ public final class EmulatorProcess: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
-    /// Sends SIGTERM and waits for the exit; safe to call more than once.
+    /// Sends SIGTERM and waits for the exit, at most 10 s, then SIGKILL: a stuck emulator fails
+    /// its test (the exit status says so) instead of hanging the run. Safe to call more than once.
     public func stop() {
         lock.lock()
         defer { lock.unlock() }
         guard !stopped else { return }
         stopped = true
         if process.isRunning { process.terminate() }
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
