@@ -4,7 +4,8 @@
 # finished with the API's run object and its scores; every 20th still running): about 2.8 KB of
 # lines per run, as a real submit writes (3.2 KB against the emulator). Prints
 # wall time and peak RSS of `runs` (text table), `runs --json`, `runs --pending`, `runs --user`,
-# then `runs --compact` and `runs` again on the compacted journal.
+# then `runs --compact` and `runs` again on the compacted journal. Each figure is the fastest of
+# REPEAT (3) runs, with the median and the CPU time of the last.
 # Usage: bench/journal.sh [HELIOS_BIN]   (needs python3 and /usr/bin/time; RUNS=N to change the size)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,19 +41,27 @@ with open(path, "w") as f:
         for l in lines:
             f.write(json.dumps(l, sort_keys=True, separators=(",", ":")) + "\n")
 PY
+# The journal just written is still being flushed to disk: the first command would pay for it.
+sync
 SIZE=$(du -m "$WORK/state/runs.jsonl" | cut -f1)
-echo "journal: $RUNS runs, $(wc -l < "$WORK/state/runs.jsonl") lines, ${SIZE} MB"
-run() {  # run LABEL ARGS...: wall time and peak RSS of one helios invocation
+echo "journal: $RUNS runs, $(wc -l < "$WORK/state/runs.jsonl") lines, ${SIZE} MB (each figure: the fastest of ${REPEAT:=3} runs, and the median)"
+run() {  # run LABEL ARGS...: wall time (fastest and median of REPEAT), CPU and peak RSS of one helios invocation
     local label=$1; shift
-    /usr/bin/time -f "%e %M" -o "$WORK/time" env -i HOME=/tmp HELIOS_STATE_DIR="$WORK/state" "$BIN" "$@" > "$WORK/out" 2> "$WORK/err" || true
-    read -r secs kb < <(tail -n 1 "$WORK/time")
-    printf '  %-28s %6.2f s  %6d MB peak RSS  %8d lines out\n' "$label" "$secs" "$((kb / 1024))" "$(wc -l < "$WORK/out")"
+    local walls=() secs cpu kb
+    for _ in $(seq 1 "$REPEAT"); do
+        /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" env -i HOME=/tmp HELIOS_STATE_DIR="$WORK/state" "$BIN" "$@" > "$WORK/out" 2> "$WORK/err" || true
+        read -r secs user sys kb < <(tail -n 1 "$WORK/time")
+        walls+=("$secs")
+        cpu=$(awk "BEGIN { print $user + $sys }")
+    done
+    read -r best median < <(printf '%s\n' "${walls[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[1], a[int((NR + 1) / 2)] }')
+    printf '  %-28s %6.2f s (median %5.2f)  %5.2f s CPU  %5d MB peak RSS  %8d lines out\n' "$label" "$best" "$median" "$cpu" "$((kb / 1024))" "$(wc -l < "$WORK/out")"
 }
 run "runs" runs
 run "runs --json" runs --json
 run "runs --format csv" runs --format csv
 run "runs --pending" runs --pending
 run "runs --user p050000" runs --user p050000
-run "runs --compact" runs --compact --pending
+REPEAT=1 run "runs --compact" runs --compact --pending
 echo "compacted: $(du -m "$WORK/state/runs.jsonl" | cut -f1) MB, $(wc -l < "$WORK/state/runs.jsonl") lines"
 run "runs (compacted)" runs

@@ -111,7 +111,7 @@ public struct ModelRun: Sendable, Equatable {
             guard let k = Name.scores.firstIndex(where: { JSONScanner.isName(name, $0) }) else { return }
             var value: Double?
             _ = score.forEachMember { name, v in if JSONScanner.isName(name, Name.value) { value = v.doubleValue } }
-            s.values[Scores.order[k]] = value
+            s[position: k] = value
         }
         return s
     }
@@ -143,11 +143,33 @@ public struct Scores: Codable, Sendable, Equatable {
     /// The bucketed scores take one of four values; the others are continuous in [0, 1].
     public static let bucketed: Set<String> = ["distress", "stress", "exhaustion", "sleepPropensity", "lowSelfEsteem"]
 
-    public var values: [String: Double] = [:]
+    /// The scores in `order`: fixed slots, not a dictionary (`runs` reads 100,000 of them).
+    private var slots = [Double?](repeating: nil, count: Scores.order.count)
     public init() {}
 
+    /// A score by API name; nil when the run did not give it (or the name is not a score).
+    public subscript(key: String) -> Double? {
+        get { Self.index[key].flatMap { slots[$0] } }
+        set { if let i = Self.index[key] { slots[i] = newValue } }
+    }
+
+    /// A score by its place in `order`.
+    subscript(position position: Int) -> Double? {
+        get { slots[position] }
+        set { slots[position] = newValue }
+    }
+
+    /// The scores given, by API name.
+    public var values: [String: Double] {
+        var values: [String: Double] = [:]
+        for (key, value) in zip(Self.order, slots) { values[key] = value }
+        return values
+    }
+
+    private static let index = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+
     public init(from decoder: any Decoder) throws {
-        values = try decoder.singleValueContainer().decode([String: Double].self)
+        for (key, value) in try decoder.singleValueContainer().decode([String: Double].self) { self[key] = value }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -29,7 +29,7 @@ struct ResultRenderer: Sendable {
         case .text: return idOnly ? (r.runId ?? "") + "\n" : r.text(palette: palette, bands: bands)
         case .csv:
             var cells: [String?] = [r.file, r.manifestLine.map(String.init), r.userLabel, r.runId, r.status, r.error?.code]
-            cells += Scores.order.map { key in r.scores?.values[key].map(Self.number) }
+            cells += Scores.order.indices.map { r.scores?[position: $0].map(Self.number) }
             cells += [r.audio?.speechSeconds.map(Self.number), r.audio?.durationSeconds.map(Self.number),
                       r.warnings.isEmpty ? nil : r.warnings.joined(separator: "; ")]
             cells += tagNames.map { r.tags[$0] }
@@ -66,7 +66,7 @@ struct ResultRenderer: Sendable {
         if format == .json { return JSONLine.encode(e) }
         let scores = e.scores
         var cells: [String?] = [e.runId, e.time, e.file, e.line.map(String.init), e.userLabel, e.status, e.errorCode]
-        cells += Scores.order.map { key in scores?.values[key].map(Self.number) }
+        cells += Scores.order.indices.map { scores?[position: $0].map(Self.number) }
         cells.append(e.baseURL)
         return Self.csvLine(cells)
     }

@@ -598,56 +598,90 @@ struct RunCommands {
         case .ago(let seconds)?: since = Text.iso8601UTC(session.context.now().addingTimeInterval(-seconds))
         case nil: since = nil
         }
-        func matches(_ e: JournalEntry) -> Bool {
-            if o.pending, !e.isPending { return false }
-            if let user = o.user, e.userLabel != user { return false }
-            if let status = o.status, e.status.uppercased() != status { return false }
+        let pending = o.pending, user = o.user, status = o.status
+        let matches: @Sendable (JournalEntry) -> Bool = { e in
+            if pending, !e.isPending { return false }
+            if let user, e.userLabel != user { return false }
+            if let status, e.status.uppercased() != status { return false }
             if let since, e.time < since { return false }
             return true
         }
         // The journal is streamed (memory holds a key per run, not the file); JSON and CSV print
         // as they go, the text table keeps only its cells to size the columns.
-        if global.format != .text { session.console.emitHeader(.journal) }
-        var rows: [[String]] = []
+        var rows: [TableRow] = []
         var matched = 0, unconfirmed = false
-        // The scores of finished runs: the six headline ones (all eleven in --format csv/json).
-        let shown = ["mentalStrain", "distress", "stress", "exhaustion", "sleepPropensity", "lowSelfEsteem"]
-        try session.journal.forEachLatest(warn: { session.warn($0) }) { e in
-            guard matches(e) else { return }
-            matched += 1
-            if e.state == .createUnconfirmed || e.state == .creating { unconfirmed = true }
-            guard global.format == .text else { return session.console.emit(e) }
-            let scores = e.scores
-            // The journal is a file anyone with access could have edited.
-            rows.append(([e.runId ?? "(no run id yet)", e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status]
-                + shown.map { key in scores?.values[key].map { Formatting.fixed($0, 2) } ?? "-" }).map(Text.terminalSafe))
+        let warn: (String) -> Void = { session.warn($0) }
+        if global.format == .text {
+            // The cells are made with the decoding, on two threads.
+            try session.journal.forEachLatest(warn: warn, transform: { e in matches(e) ? TableRow(e) : nil }) { row in
+                matched += 1
+                unconfirmed = unconfirmed || row.unconfirmed
+                rows.append(row)
+            }
+        } else {
+            session.console.emitHeader(.journal)
+            try session.journal.forEachLatest(warn: warn) { e in
+                guard matches(e) else { return }
+                matched += 1
+                if e.state == .createUnconfirmed || e.state == .creating { unconfirmed = true }
+                session.console.emit(e)
+            }
         }
         guard matched > 0 else {
             let filtered = o.user != nil || o.status != nil || o.since != nil || o.pending
             session.note(filtered ? "no runs match" : "no runs yet in \(session.journal.path)")
             return .success
         }
-        if global.format == .text {
-            let header = ["RUN", "TIME", "FILE", "LABEL", "STATUS", "STRAIN", "DISTRESS", "STRESS", "EXHAUST", "SLEEP", "SELF-EST"]
-            var widths = header.map(\.count)
-            for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-            // One write for the table: 100,000 rows are one string, not 100,000 locked writes.
-            var table = ""
-            table.reserveCapacity((rows.count + 1) * (widths.reduce(0, +) + 2 * widths.count))
-            func append(_ row: [String]) {
-                for (i, cell) in row.enumerated() {
-                    table += cell
-                    table += i == row.count - 1 ? "\n" : String(repeating: " ", count: widths[i] - cell.count + 2)
-                }
-            }
-            append(header)
-            rows.forEach(append)
-            session.console.result(table)
-        }
+        if global.format == .text { session.console.result(TableRow.table(rows)) }
         if unconfirmed {
             session.note("CREATE_UNCONFIRMED/CREATING: a create whose answer never came; a run may exist that helios cannot name (thymia cannot list runs)")
         }
         return .success
+    }
+
+    /// A run's row in the `runs` table: its cells, their widths in characters, and whether it
+    /// is a create whose answer never came.
+    struct TableRow: Sendable {
+        static let header = ["RUN", "TIME", "FILE", "LABEL", "STATUS", "STRAIN", "DISTRESS", "STRESS", "EXHAUST", "SLEEP", "SELF-EST"]
+        /// The scores shown: the six headline ones, first in `Scores.order` (all eleven in --format csv/json).
+        static let scores = 0..<6
+
+        let cells: [String]
+        let widths: [Int]
+        let unconfirmed: Bool
+
+        init(cells: [String], unconfirmed: Bool = false) {
+            self.cells = cells
+            widths = cells.map(\.count)
+            self.unconfirmed = unconfirmed
+        }
+
+        init(_ e: JournalEntry) {
+            let scores = e.scores
+            // The journal is a file anyone with access could have edited.
+            self.init(cells: ([e.runId ?? "(no run id yet)", e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status]
+                + Self.scores.map { scores?[position: $0].map { Formatting.fixed($0, 2) } ?? "-" }).map(Text.terminalSafe),
+                unconfirmed: e.state == .createUnconfirmed || e.state == .creating)
+        }
+
+        /// The header and the rows, columns padded to their widest cell, as one string: 100,000
+        /// rows are one write, not 100,000 locked writes.
+        static func table(_ rows: [TableRow]) -> String {
+            let header = TableRow(cells: Self.header)
+            var widths = header.widths
+            for row in rows { for i in widths.indices { widths[i] = max(widths[i], row.widths[i]) } }
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity((rows.count + 1) * (widths.reduce(0, +) + 2 * widths.count))
+            func append(_ row: TableRow) {
+                for (i, cell) in row.cells.enumerated() {
+                    bytes.append(contentsOf: cell.utf8)
+                    if i == row.cells.count - 1 { bytes.append(0x0A) } else { bytes.append(contentsOf: repeatElement(0x20, count: widths[i] - row.widths[i] + 2)) }
+                }
+            }
+            append(header)
+            rows.forEach(append)
+            return String(decoding: bytes, as: UTF8.self)
+        }
     }
 
     // MARK: the end of a command

@@ -110,7 +110,7 @@ public struct RunResult: Encodable, Sendable {
         if let scores {
             var first = true
             for key in Scores.order {
-                guard let value = scores.values[key] else { continue }
+                guard let value = scores[key] else { continue }
                 var entry = Text.padded(key, to: 23) + Formatting.fixed(value, 2)
                 if bands { entry += "  " + Scores.band(value) }
                 row(first ? "scores" : "", entry)

@@ -133,6 +133,60 @@ import HeliosTestSupport
         #expect(try journal.entries().count == 12_000)
     }
 
+    /// Pass 1 on two threads (the file split at a line start near its middle) finds the same
+    /// last lines, in the same order, with the same unreadable line numbers, as one thread:
+    /// runs that span the split, runs only after it, garbage on either side, a torn last line.
+    @Test(arguments: [0, 1, 7, 40, 333])
+    func twoHalvesFindWhatOneReadFinds(padding: Int) throws {
+        let path = Self.dir() + "/runs.jsonl"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var text = String(repeating: "{\"note\":\"no key\"}\n", count: padding % 5)
+        for n in 0..<400 {
+            for state in [RunState.creating, .created] { text += String(decoding: try encoder.encode(Self.entry(n, state)), as: UTF8.self) + "\n" }
+            if n % 37 == 0 { text += "garbage \(n)\n\n" }
+        }
+        text += String(repeating: "x", count: padding) + "\n"
+        for n in stride(from: 0, to: 600, by: 3) {
+            text += String(decoding: try encoder.encode(Self.entry(n, .finished)), as: UTF8.self) + "\n"
+        }
+        text += #"{"intent":"torn"#
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        var oneWarned: [Int] = [], twoWarned: [Int] = []
+        let one = Journal.lastLines(fd, threads: 1, warn: { oneWarned.append($0) })
+        let two = Journal.lastLines(fd, threads: 2, splitAbove: 0, warn: { twoWarned.append($0) })
+        #expect(one.count == 400 + 66)
+        #expect(two.map(\.offset) == one.map(\.offset))
+        #expect(two.map(\.number) == one.map(\.number))
+        #expect(twoWarned == oneWarned)
+        #expect(oneWarned.count == (padding % 5) + 11 + (padding > 0 ? 1 : 0) + 1)  // no-key lines, garbage, padding, torn
+    }
+
+    /// The parallel `forEachLatest` hands over what the plain one does, in order, warnings and all.
+    @Test func theParallelReaderGivesWhatThePlainOneGives() throws {
+        let journal = Journal(path: Self.dir() + "/runs.jsonl")
+        for n in 0..<5000 {
+            for state in [RunState.created, .uploaded] { try journal.append(Self.entry(n, state)) }
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: journal.path))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"intent\":\"intent-7\",\"state\":\"no such state\"}\nnot json\n".utf8))
+        try handle.close()
+        var plainWarnings: [String] = [], parallelWarnings: [String] = []
+        var plain: [String] = []
+        try journal.forEachLatest(warn: { plainWarnings.append($0) }) { plain.append($0.key + " " + $0.state.label) }
+        var parallel: [String] = []
+        try journal.forEachLatest(warn: { parallelWarnings.append($0) }, threads: 2, transform: { e in
+            e.userLabel == "p13" ? nil : e.key + " " + e.state.label
+        }) { parallel.append($0) }
+        #expect(plain.count == 4999, "intent-7's last line does not decode: the run is skipped, with a warning")
+        #expect(parallel == plain.filter { !$0.hasPrefix("intent-13 ") })
+        #expect(parallelWarnings == plainWarnings)
+        #expect(plainWarnings.count == 2, "\(plainWarnings)")
+    }
+
     @Test func compactionKeepsEachRunsLatestStateAndLosesNoAppend() throws {
         let dir = Self.dir()
         let journal = Journal(path: dir + "/runs.jsonl")
