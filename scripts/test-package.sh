@@ -62,8 +62,8 @@ emulator=$!
 for _ in $(seq 1 100); do [ -s "$work/url" ] && break; sleep 0.05; done
 [ -s "$work/url" ] || fail "the installed emulator did not start: $(cat "$work/emulator.log")"
 env -i PATH=/usr/bin:/bin HOME="$work" HELIOS_STATE_DIR="$state" THYMIA_BASE_URL="$(cat "$work/url")" THYMIA_API_KEY=pkg-key \
-    "$bin/helios" submit samples/north-wind-and-the-sun.flac --dob 1990-08 --sex FEMALE --poll-interval 1s --json > "$work/submit.out" \
-    || fail "submit against the installed emulator: $(cat "$work/submit.out")"
+    "$bin/helios" submit samples/north-wind-and-the-sun.flac --dob 1990-08 --sex FEMALE --poll-interval 1s --json > "$work/submit.out" 2> "$work/submit.err" \
+    || fail "submit against the installed emulator: $(cat "$work/submit.err")"
 grep -q '"status":"COMPLETE_OK"' "$work/submit.out" || fail "submit printed no COMPLETE_OK: $(cat "$work/submit.out")"
 kill $emulator; wait $emulator 2>/dev/null || true
 ok "submit against the installed helios-emulator: COMPLETE_OK"
