@@ -15,6 +15,9 @@ deps:
 BIN = $$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)
 DOCS = .build/docs
 DIST = dist
+# Compression of the .deb (xz) and the tarball (gzip): the smallest for a release.
+XZ_LEVEL ?= 6
+GZIP_LEVEL ?= 9
 
 build: deps
 	@./scripts/build-info.sh
@@ -28,7 +31,7 @@ test:
 	@./scripts/install-deps.sh curl openssl dpkg-dev lintian man-db python3
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --parallel
-	@$(MAKE) --no-print-directory test-package
+	@$(MAKE) --no-print-directory test-package XZ_LEVEL=1 GZIP_LEVEL=1
 
 # The .deb and the tarball unpacked into a scratch root and run; install/uninstall under a
 # scratch PREFIX; the shell of docs/ci.md's jobs against the packaged emulator.
@@ -56,12 +59,12 @@ uninstall:
 
 # dist/helios-VERSION-linux-ARCH.tar.gz and dist/SHA256SUMS.
 dist: build
-	./scripts/dist.sh "$(BIN)" $(DOCS) $(DIST)
+	GZIP_LEVEL=$(GZIP_LEVEL) ./scripts/dist.sh "$(BIN)" $(DOCS) $(DIST)
 
 # dist/helios_VERSION_ARCH.deb: Depends from dpkg-shlibdeps, checked by lintian (no errors).
 deb: build
 	@./scripts/install-deps.sh dpkg-dev lintian man-db
-	./scripts/deb.sh "$(BIN)" $(DOCS) $(DIST)
+	XZ_LEVEL=$(XZ_LEVEL) ./scripts/deb.sh "$(BIN)" $(DOCS) $(DIST)
 
 bench: build
 	@./scripts/install-deps.sh ffmpeg sox espeak-ng hyperfine time

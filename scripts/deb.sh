@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # `make deb`: builds OUT_DIR/helios_VERSION_ARCH.deb from the release binaries and the generated
 # docs, computes Depends: with dpkg-shlibdeps, checks it with lintian (fails on any error) and
 # refreshes OUT_DIR/SHA256SUMS.
@@ -32,10 +32,12 @@ chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
 find "$root" -type d -exec chmod 0755 {} +
 
 deb=$out/helios_${version}_$arch.deb
-dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+# XZ_LEVEL: 6 (dpkg's default) for a release; `make test` builds with 1 (a fifth of the time).
+dpkg-deb --root-owner-group -Zxz -z"${XZ_LEVEL:-6}" --build "$root" "$deb" >/dev/null
 echo "built $deb ($(du -k "$deb" | cut -f1) KiB)"
 echo "Depends: $depends"
-# lintian refuses nothing as root but says so; errors fail the build, the rest is shown.
-lintian --tag-display-limit 0 "$deb" 2>&1 | grep -v "running with root privileges" || echo "lintian: no errors or warnings"
-lintian --fail-on error "$deb" >/dev/null 2>&1 || { echo "lintian reported errors" >&2; exit 1; }
+# lintian: errors fail the build, the rest is shown (as root it says it would rather not be).
+report=$(lintian --tag-display-limit 0 "$deb" 2>&1 | grep -v "running with root privileges" || true)
+echo "${report:-lintian: no errors or warnings}"
+if grep -q "^E:" <<<"$report"; then echo "lintian reported errors" >&2; exit 1; fi
 ./scripts/checksums.sh "$out"

@@ -97,21 +97,23 @@ done
 
 mkdir -p "$work/prefix"
 
-for platform in github gitlab; do
+# One platform's job, start to end; its own files (prefixed by the platform), so both run at once.
+check_platform() {
+    local platform=$1 out=$work/$1
     echo "== $platform"
     # Where apt-get put the package on GitHub (/usr/bin in the container); GitLab's job puts
     # HELIOS_PREFIX/bin on PATH itself.
     path="$work/shim:/usr/bin:/bin"
     [ $platform = github ] && path="$work/shim:$work/root/usr/bin:/usr/bin:/bin"
     base_env=(PATH="$path" HOME="$work" HELIOS_VERSION="$version" HELIOS_PREFIX="$work/prefix" NO_COLOR=1)
-    run_step "$platform" install-helios "${base_env[@]}" > "$work/install.out" 2>&1 || { cat "$work/install.out"; fail "$platform: install"; }
-    grep -q "^helios $version" "$work/install.out" || fail "$platform: install did not print helios -V"
-    grep -q "libcurl:" "$work/install.out" || fail "$platform: helios -V printed no libraries"
-    echo "   install: ok ($(grep -c OK "$work/install.out") checksum OK)"
+    run_step "$platform" install-helios "${base_env[@]}" > "$out-install.out" 2>&1 || { cat "$out-install.out"; fail "$platform: install"; }
+    grep -q "^helios $version" "$out-install.out" || fail "$platform: install did not print helios -V"
+    grep -q "libcurl:" "$out-install.out" || fail "$platform: helios -V printed no libraries"
+    echo "   install: ok ($(grep -c OK "$out-install.out") checksum OK)"
 
-    run_step "$platform" offline-pipeline-against-helios-emulator "${base_env[@]}" > "$work/offline.out" 2>&1 \
-        || { cat "$work/offline.out"; fail "$platform: offline pipeline"; }
-    job=$work/job-$platform
+    run_step "$platform" offline-pipeline-against-helios-emulator "${base_env[@]}" > "$out-offline.out" 2>&1 \
+        || { cat "$out-offline.out"; fail "$platform: offline pipeline"; }
+    local job=$work/job-$platform
     [ "$(wc -l < "$job/results.csv")" -eq 3 ] || fail "$platform: results.csv should have a header and 2 rows"
     grep -q "COMPLETE_OK" "$job/results.csv" || fail "$platform: no COMPLETE_OK in results.csv"
     grep -q '<testsuite' "$job/junit.xml" || fail "$platform: junit.xml is not a JUnit report"
@@ -122,22 +124,31 @@ for platform in github gitlab; do
     for case in accepted refused; do
         key=smoke-key; [ $case = refused ] && key=wrong-key
         installed=$work/root/usr/bin; [ $platform = gitlab ] && installed=$work/prefix/bin
-        "$installed/helios-emulator" --port 0 --api-key smoke-key --processing-time 500ms > "$work/emu.url" 2>/dev/null &
+        "$installed/helios-emulator" --port 0 --api-key smoke-key --processing-time 500ms > "$out-emu.url" 2>/dev/null &
         emu=$!
-        for _ in $(seq 1 100); do [ -s "$work/emu.url" ] && break; sleep 0.05; done
+        for _ in $(seq 1 100); do [ -s "$out-emu.url" ] && break; sleep 0.05; done
         code=0
-        run_step "$platform" smoke-submit-against-the-real-api "${base_env[@]}" THYMIA_BASE_URL="$(cat "$work/emu.url")" \
-            THYMIA_API_KEY=$key HELIOS_STATE_DIR="$work/state-$platform-$case" > "$work/smoke.out" 2>&1 || code=$?
-        kill $emu; wait $emu 2>/dev/null || true; rm -f "$work/emu.url"
+        run_step "$platform" smoke-submit-against-the-real-api "${base_env[@]}" THYMIA_BASE_URL="$(cat "$out-emu.url")" \
+            THYMIA_API_KEY=$key HELIOS_STATE_DIR="$work/state-$platform-$case" > "$out-smoke.out" 2>&1 || code=$?
+        kill $emu; wait $emu 2>/dev/null || true; rm -f "$out-emu.url"
         if [ $case = accepted ]; then
-            [ $code -eq 0 ] || { cat "$work/smoke.out"; fail "$platform: smoke submit exited $code"; }
-            grep -q "smoke submit: COMPLETE_OK" "$work/smoke.out" || fail "$platform: smoke submit said nothing"
+            [ $code -eq 0 ] || { cat "$out-smoke.out"; fail "$platform: smoke submit exited $code"; }
+            grep -q "smoke submit: COMPLETE_OK" "$out-smoke.out" || fail "$platform: smoke submit said nothing"
             grep -q '"status":"COMPLETE_OK"' "$job/smoke.jsonl" || fail "$platform: smoke.jsonl has no result"
         else
-            [ $code -eq 4 ] || { cat "$work/smoke.out"; fail "$platform: a refused key should fail the job with 4, not $code"; }
-            grep -q "key is missing or refused" "$work/smoke.out" || fail "$platform: no message for exit 4"
+            [ $code -eq 4 ] || { cat "$out-smoke.out"; fail "$platform: a refused key should fail the job with 4, not $code"; }
+            grep -q "key is missing or refused" "$out-smoke.out" || fail "$platform: no message for exit 4"
         fi
     done
     echo "   smoke submit: ok (exit 0 with a result; a refused key fails the job with exit 4 and says why)"
-done
+}
+
+# Both jobs at once (most of their time is waiting on the emulator), each printed when done.
+check_platform github > "$work/github.log" 2>&1 & github=$!
+check_platform gitlab > "$work/gitlab.log" 2>&1 & gitlab=$!
+status=0
+wait $github || status=1
+wait $gitlab || status=1
+cat "$work/github.log" "$work/gitlab.log"
+[ $status -eq 0 ] || fail "see above"
 echo "test-ci-docs: every docs/ci.md step ran against the packaged helios and helios-emulator"
