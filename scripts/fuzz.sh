@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"sniff mp4 webm mp3 ogg manifest-csv manifest-jsonl api"}
+TARGETS=${FUZZ_TARGETS:-"sniff mp4 webm mp3 ogg manifest-csv manifest-jsonl api journal"}
 SCRATCH=.build/fuzz
 SWIFT=${SWIFT:-swift}
 
@@ -47,6 +47,7 @@ for target in $TARGETS; do
         manifest-csv) seed manifest-csv Fuzz/seeds/manifest-csv/*; dict=Fuzz/dict/json.dict ;;
         manifest-jsonl) seed manifest-jsonl Fuzz/seeds/manifest-jsonl/*; dict=Fuzz/dict/json.dict ;;
         api) seed api Fuzz/seeds/api/*; dict=Fuzz/dict/json.dict ;;
+        journal) seed journal Fuzz/seeds/journal/*; dict=Fuzz/dict/json.dict ;;
         *) echo "unknown fuzz target $target" >&2; exit 2 ;;
     esac
     seed "$target" Tests/Fixtures/fuzz-regressions/"$target"/*

@@ -408,13 +408,7 @@ public struct Journal: Sendable {
 
         mutating func scan(_ fd: Int32, from start: Int64, to end: Int64) {
             count = Journal.forEachLine(fd, from: start, to: end) { number, offset, bytes in
-                var intent: Range<Int>?, runId: Range<Int>?
-                let isObject = JSONScanner.forEachMember(bytes) { name, value in
-                    if JSONScanner.isName(name, keyFields.intent) { intent = value } else if JSONScanner.isName(name, keyFields.runId) { runId = value }
-                }
-                // The key as `JournalEntry.key` has it: the intent when it is a string, else the run id.
-                func string(_ range: Range<Int>?) -> String? { range.flatMap { JSONScanner.string(UnsafeRawBufferPointer(rebasing: bytes[$0])) } }
-                guard isObject, let key = string(intent) ?? string(runId) else {
+                guard let key = Journal.key(of: bytes) else {
                     unreadable.append(number)
                     return
                 }
@@ -444,6 +438,19 @@ public struct Journal: Sendable {
             if let i = buffer[0..<got].firstIndex(of: 0x0A) { return at + Int64(i) + 1 }
             at += Int64(got)
         }
+    }
+
+    /// The key a line groups under, as `JournalEntry.key` has it (the intent when it is a
+    /// string, else the run id), read from those two members alone; nil for a line that is not
+    /// a JSON object or has neither.
+    static func key(of line: UnsafeRawBufferPointer) -> String? {
+        var intent: Range<Int>?, runId: Range<Int>?
+        let isObject = JSONScanner.forEachMember(line) { name, value in
+            if JSONScanner.isName(name, keyFields.intent) { intent = value } else if JSONScanner.isName(name, keyFields.runId) { runId = value }
+        }
+        func string(_ range: Range<Int>?) -> String? { range.flatMap { JSONScanner.string(UnsafeRawBufferPointer(rebasing: line[$0])) } }
+        guard isObject else { return nil }
+        return string(intent) ?? string(runId)
     }
 
     /// What groups a run's lines: its intent, else its run id (`JournalEntry.key`).

@@ -8,6 +8,7 @@ package enum FuzzEntry {
     package static let targets: [String: @Sendable ([UInt8]) -> Void] = [
         "sniff": sniff, "mp4": mp4, "webm": webm, "mp3": mp3, "ogg": ogg,
         "manifest-csv": manifestCSV, "manifest-jsonl": manifestJSONLines, "api": apiAnswer,
+        "journal": journal,
     ]
 
     /// The format sniffer, then the timing parser it picks (as `validate`'s header pass does).
@@ -72,6 +73,22 @@ package enum FuzzEntry {
     package static func manifestJSONLines(_ data: [UInt8]) {
         _ = try? Manifest.parse("{}\n" + String(decoding: data, as: UTF8.self), path: "/fuzz/study.jsonl",
                                 defaults: defaults, today: "2026-12-03")
+    }
+
+    /// One journal line as `runs` and resumes read it: the fast decoder (`JournalEntry(line:)`,
+    /// the run object kept as bytes), checked against the slow path: the scores read from the
+    /// bytes must be those of the run object built, and an entry comes only from a line that is
+    /// JSON and has the key pass 1 groups it by. A disagreement traps, so the fuzzer reports it.
+    package static func journal(_ data: [UInt8]) {
+        data.withUnsafeBytes { raw in
+            let key = Journal.key(of: raw)
+            guard let entry = JournalEntry(line: raw) else { return }
+            precondition(JSONScanner.parse(raw) != nil, "a journal entry from a line that is not JSON")
+            precondition(key == entry.key, "pass 1 groups the line under another key than the entry's")
+            if let run = entry.run {
+                precondition(entry.scores == ModelRun.scores(of: run.value), "scores from the bytes differ from the built run's")
+            }
+        }
     }
 
     /// Everything helios reads out of a server's answer: the JSON of a create, a run (with its

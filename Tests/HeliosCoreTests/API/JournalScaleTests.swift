@@ -81,10 +81,20 @@ import HeliosTestSupport
         #expect(copy.scores == entry.scores)
     }
 
+    /// Checking a value (skipping it) and parsing it agree on numbers out of a Double's range.
+    @Test(arguments: ["1e400", "-1E+400", "0.1e30046", String(repeating: "9", count: 400)])
+    func outOfRangeNumbersAreRefusedWhetherSkippedOrParsed(number: String) {
+        let text = #"{"a":"# + number + "}"
+        #expect(Array(text.utf8).withUnsafeBytes { JSONScanner.parse($0) } == nil)
+        #expect(!Array(text.utf8).withUnsafeBytes { JSONScanner.forEachMember($0) { _, _ in } })
+        #expect(Array(#"{"a":1e300,"b":1E-400}"#.utf8).withUnsafeBytes { JSONScanner.forEachMember($0) { _, _ in } })
+    }
+
     @Test func aLineWithABrokenRunIsNotAnEntry() {
         let head = #"{"baseURL":"x","intent":"i","state":"finished","time":"t","run":"#
         for run in [#"{"id":"r","status":"COMPLETE_OK","results":{"sections":[{"stress":{"value":0.3}}]}"#,  // torn
-                    #"{"id":"r\q"}"#, #"{"id":"r","n":01}"#, #"{"id":"r",}"#, String(repeating: "[", count: 70) + String(repeating: "]", count: 70)] {
+                    #"{"id":"r\q"}"#, #"{"id":"r","n":01}"#, #"{"id":"r",}"#, String(repeating: "[", count: 70) + String(repeating: "]", count: 70),
+                    #"{"id":"r","n":0.1e30046}"#, #"{"id":"r","n":-1E+400}"#] {  // out of a Double's range, as parse refuses it (fuzzing)
             #expect(Array((head + run + "}").utf8).withUnsafeBytes { JournalEntry(line: $0) } == nil, "\(run)")
         }
     }
