@@ -27,7 +27,7 @@ import numpy as np
 RATE = 16000
 MIN_S, MAX_S = 10.0, 180.0          # helios' length limits
 REJECT_BELOW = 6.5                  # the bottom of issue 11's decision zone (and helios' old threshold)
-TOO_SHORT_BELOW = 5.5               # helios' TOO_SHORT threshold on the speech estimate (RecordingValidator)
+TOO_SHORT_BELOW = 4.5               # helios' TOO_SHORT threshold on the speech estimate (RecordingValidator)
 SPEECH_MIN = 10.0                   # thymia's minimum of speech
 SEED = int(os.environ.get("SEED", "1"))
 QUICK = os.environ.get("QUICK", "0") not in ("", "0")

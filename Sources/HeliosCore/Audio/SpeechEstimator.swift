@@ -46,12 +46,16 @@ public struct SpeechAnalysis: Sendable, Equatable {
 ///      and it keeps deep voices whose energy lies under 300 Hz.
 /// 3. **Adaptive floor and level**: the floor is the minimum band energy over a window from
 ///    `floorPast` seconds before to `floorAhead` after the frame (minimum statistics); the speech
-///    level follows voiced frames (up fast, down slowly). A frame is *active* when its energy is
-///    over the floor by `activeShare` of the distance to the speech level (at least
-///    `activeAboveFloor` dB): in a clean recording that excludes breaths and room tails the
-///    labels leave out, in a noisy one it still admits soft syllables. The floor is never taken
-///    more than `levelRange` dB under the level (digital silence would make anything active).
-/// 4. **Voiced** frames are active frames with a speech-like spectrum (flatness under
+///    level follows voiced frames (up fast, down slowly). Two thresholds over the floor, as in a
+///    classic double-threshold endpoint detector: a frame is *active* when its energy is over the
+///    floor by `activeShare` of the distance to the speech level (at least `activeAboveFloor` dB),
+///    low enough to keep soft onsets, offsets and syllables; a voiced frame *seeds* speech only
+///    over `seedShare` of that distance (but never more than `seedBelowLevel` dB under the level,
+///    which in noise is all there is). Voiced sound well under the speaker (a voice in the
+///    background, a murmur between phrases) is active but seeds nothing, so it counts only
+///    within the hangover of the speaker's own voice. The floor is never taken more than
+///    `levelRange` dB under the level (digital silence would make anything active).
+/// 4. **Voiced** frames are frames over the seed threshold with a speech-like spectrum (flatness under
 ///    `voicedFlatness`, fine flatness under `voicedFineFlatness` or a pitch strength over
 ///    `weakPitch`, band share over
 ///    `voicedBandShare`, peak share under `tonalPeakShare`) or a pitch strength over
@@ -79,7 +83,11 @@ public struct SpeechEstimator {
     /// The activity threshold grows with the recording's dynamic range: `activeShare` of the
     /// distance from the floor to the speech level (voiced frames, tracked up fast and down slowly),
     /// between `activeAboveFloor` and `activeCeiling` dB.
-    static let activeShare: Float = 0.3
+    static let activeShare: Float = 0.2
+    /// The seed threshold: `seedShare` of the same distance (same bounds), at most
+    /// `seedBelowLevel` dB under the level. Only voiced frames over it start speech.
+    static let seedShare: Float = 0.6
+    static let seedBelowLevel: Float = 6
     /// The floor is never taken lower than this (dB): digital silence would make anything active.
     static let floorMinimum: Float = -80
     static let levelRange: Float = 30
@@ -481,13 +489,17 @@ public struct SpeechEstimator {
         var f = ring[i % ring.count]
         floor = max(floor, Self.floorMinimum)
         var above = Self.activeAboveFloor
+        var seed = floor + above
         if let level = voicedLevel {
             floor = max(floor, level - Self.levelRange)
-            f.noisiness = min(1, max(0, (Self.cleanRange - (level - floor)) / (Self.cleanRange - Self.noisyRange)))
-            above = min(Self.activeCeiling, max(above, Self.activeShare * (level - floor)))
+            let range = level - floor
+            f.noisiness = min(1, max(0, (Self.cleanRange - range) / (Self.cleanRange - Self.noisyRange)))
+            above = min(Self.activeCeiling, max(above, Self.activeShare * range))
+            let seedAbove = min(Self.activeCeiling, max(Self.activeAboveFloor, Self.seedShare * range))
+            seed = min(floor + seedAbove, level - Self.seedBelowLevel)
         }
         f.active = f.energy > floor + above && f.energy > Self.activeMinimum
-        f.voiced = f.voiced && f.active
+        f.voiced = f.voiced && f.active && f.energy > seed
         f.fricative = f.fricative && f.active
         ring[i % ring.count] = f
         activeDecided = i + 1
