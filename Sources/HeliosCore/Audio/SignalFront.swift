@@ -46,7 +46,7 @@ struct SignalFront {
             if c == 1 {
                 var peak = peaks[0], sum: Float = 0
                 for i in done..<frameCount {
-                    let x = block[i]
+                    let x = Self.flushed(block[i])
                     m[i] = x
                     let a = abs(x)
                     peak = max(peak, a)
@@ -58,7 +58,7 @@ struct SignalFront {
             } else if c == 2 {
                 var p0 = peaks[0], p1 = peaks[1], s0: Float = 0, s1: Float = 0
                 for i in done..<frameCount {
-                    let x0 = block[2 * i], x1 = block[2 * i + 1]
+                    let x0 = Self.flushed(block[2 * i]), x1 = Self.flushed(block[2 * i + 1])
                     m[i] = (x0 + x1) * 0.5
                     let a0 = abs(x0), a1 = abs(x1)
                     p0 = max(p0, a0)
@@ -77,7 +77,7 @@ struct SignalFront {
                 for i in 0..<frameCount {
                     var s: Float = 0
                     for ch in 0..<c {
-                        let x = block[i * c + ch]
+                        let x = Self.flushed(block[i * c + ch])
                         s += x
                         let a = abs(x)
                         if a > p[ch] { p[ch] = a }
@@ -102,6 +102,11 @@ struct SignalFront {
         monoScratch = mono
     }
 
+    /// Samples quieter than this (about -600 dBFS) are silence, passed on as 0: see `vectorLevels`.
+    static let flushBelow: Float = 1e-30
+
+    @inline(__always) static func flushed(_ x: Float) -> Float { abs(x) < flushBelow ? 0 : x }
+
     /// The outputs the resampling filter still holds back, as if silence followed; once, at the end.
     mutating func finish(into output: inout [Float]) {
         output.removeAll(keepingCapacity: true)
@@ -125,22 +130,30 @@ struct SignalFront {
         var p0 = SIMD8<Float>(), p1 = SIMD8<Float>(), s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
         var clips = SIMD8<Float>()  // counts, exact below 2^24 per lane
         var i = 0
+        // Below this a sample is silence: flushed to zero, because the decoders' fading tails
+        // (Opus after a gap) are subnormal floats, and every filter and FFT step that touches one
+        // takes a microcode assist of about a hundred cycles on x86.
+        let tiny = SIMD8<Float>(repeating: Self.flushBelow)
         while i < whole {
-            let a: SIMD8<Float>, b: SIMD8<Float>
+            var a: SIMD8<Float>, b: SIMD8<Float>
             if c == 2 {
                 let pair = UnsafeRawPointer(x + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
                 a = pair.evenHalf
                 b = pair.oddHalf
-                UnsafeMutableRawPointer(out + i).storeBytes(of: (a + b) * 0.5, as: SIMD8<Float>.self)
             } else {
                 a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
                 b = SIMD8<Float>()
-                UnsafeMutableRawPointer(out + i).storeBytes(of: a, as: SIMD8<Float>.self)
             }
             // |x| by clearing the sign bit, and lane maxima by select: the generic pointwiseMax
             // is not specialised and costs more than the rest of the loop.
-            let ma = unsafeBitCast(unsafeBitCast(a, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: SIMD8<Float>.self)
-            let mb = unsafeBitCast(unsafeBitCast(b, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: SIMD8<Float>.self)
+            var ma = unsafeBitCast(unsafeBitCast(a, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: SIMD8<Float>.self)
+            var mb = unsafeBitCast(unsafeBitCast(b, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: SIMD8<Float>.self)
+            let quietA = ma .< tiny, quietB = mb .< tiny
+            a.replace(with: 0, where: quietA)
+            ma.replace(with: 0, where: quietA)
+            b.replace(with: 0, where: quietB)
+            mb.replace(with: 0, where: quietB)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: c == 2 ? (a + b) * 0.5 : a, as: SIMD8<Float>.self)
             p0.replace(with: ma, where: ma .> p0)
             p1.replace(with: mb, where: mb .> p1)
             s0 += a * a
