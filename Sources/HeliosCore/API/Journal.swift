@@ -57,6 +57,10 @@ public struct JournalEntry: Codable, Sendable, Equatable {
     /// Unfinished, and not superseded by a run made in its place.
     public var isPending: Bool { state.isPending && replacedBy == nil }
 
+    /// A create whose answer never came (CREATING, CREATE_UNCONFIRMED): a run may exist that
+    /// helios cannot name, which `runs` says once under its table.
+    var isUnconfirmedCreate: Bool { state == .createUnconfirmed || state == .creating }
+
     public var typedAPIStatus: APIStatus? { apiStatus.map(APIStatus.init) }
 
     /// The finished run's scores (`ModelRun.scores`), read without building the run object.

@@ -623,7 +623,7 @@ struct RunCommands {
             try session.journal.forEachLatest(warn: warn) { e in
                 guard matches(e) else { return }
                 matched += 1
-                if e.state == .createUnconfirmed || e.state == .creating { unconfirmed = true }
+                if e.isUnconfirmedCreate { unconfirmed = true }
                 session.console.emit(e)
             }
         }
@@ -661,7 +661,7 @@ struct RunCommands {
             // The journal is a file anyone with access could have edited.
             self.init(cells: ([e.runId ?? "(no run id yet)", e.time, e.file.map(Text.lastPathComponent) ?? "-", e.userLabel ?? "-", e.status]
                 + Self.scores.map { scores?[position: $0].map { Formatting.fixed($0, 2) } ?? "-" }).map(Text.terminalSafe),
-                unconfirmed: e.state == .createUnconfirmed || e.state == .creating)
+                unconfirmed: e.isUnconfirmedCreate)
         }
 
         /// The header and the rows, columns padded to their widest cell, as one string: 100,000
