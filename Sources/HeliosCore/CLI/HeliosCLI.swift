@@ -71,7 +71,7 @@ public enum HeliosCLI {
     static func dispatch(_ invocation: Invocation, context: CLIContext, output: Output, console: Console) throws -> ExitCode {
         switch invocation.command {
         case .version(let verbose):
-            console.result(verbose || invocation.global.json ? VersionReport.render(verbose: verbose, json: invocation.global.json) : "helios \(HeliosVersion.string)\n")
+            console.result(VersionReport.render(verbose: verbose, json: invocation.global.json))
             return .success
         case .help(let topic):
             console.result(helpText(topic))

@@ -33,12 +33,13 @@ public enum VersionReport {
     /// `helios 0.1.0`, then with `verbose` one `name: value` row per field; under `--json` one object
     /// (just `{"version":…}` without `verbose`).
     static func render(verbose: Bool, json: Bool) -> String {
-        let b = build
-        if json {
+        // The one line asks nothing of the libraries: `helios --version` stays a plain start-up.
+        guard verbose else {
             struct Short: Encodable { var version: String }
-            return verbose ? JSONLine.encode(b) : JSONLine.encode(Short(version: b.version))
+            return json ? JSONLine.encode(Short(version: HeliosVersion.string)) : "helios \(HeliosVersion.string)\n"
         }
-        guard verbose else { return "helios \(b.version)\n" }
+        let b = build
+        if json { return JSONLine.encode(b) }
         let rows = [
             ("commit", b.commit), ("built", b.buildDate), ("swift", b.swift),
             ("libcurl", "\(b.libraries.libcurl) (TLS: \(b.libraries.tls))"),
