@@ -146,6 +146,8 @@ public struct SpeechEstimator {
     private let window: [Float]
     private var windowed: [Float]
     private var spectrum: [Float]
+    /// The frame's own spectrum (the even bins of `spectrum`).
+    private var own: [Float]
     private var fft: RealFFT
     private let bandBins: Range<Int>
     private let energyScale: Float
@@ -155,11 +157,15 @@ public struct SpeechEstimator {
     private let cosines: [Float]
     private let windowCorrelation: [Float]
     private var whitened: [Float]
+    /// The whitened spectrum's correlation at each lag (before dividing by the window's).
+    private var lagSums: [Float]
     // Noise shape over the pitch band.
     private var smoothed: [Float]
     private var currentMinimum: [Float]
     private var minima: [[Float]]
     private var noiseShape: [Float]
+    /// `noiseShape` averaged over neighbouring bins (`updateNoiseMean`).
+    private var noiseMean: [Float]
     private let subwindowFrames: Int
     private var subwindowFill = 0
     private var subwindowsFilled = 0
@@ -209,6 +215,7 @@ public struct SpeechEstimator {
         let padded = 2 * n
         windowed = [Float](repeating: 0, count: padded)
         spectrum = [Float](repeating: 0, count: padded / 2 + 1)
+        own = [Float](repeating: 0, count: n / 2 + 1)
         fft = RealFFT(size: padded)
         let binWidth = analysisRate / Double(n)
         let low = max(1, Int((Self.bandLow / binWidth).rounded(.up)))
@@ -238,10 +245,12 @@ public struct SpeechEstimator {
             return sum / energy
         }
         whitened = [Float](repeating: 0, count: pitchBins.count)
+        lagSums = [Float](repeating: 0, count: lags.count)
         smoothed = [Float](repeating: 0, count: pitchBins.count)
         currentMinimum = [Float](repeating: .infinity, count: pitchBins.count)
         minima = []
         noiseShape = [Float](repeating: 1, count: pitchBins.count)
+        noiseMean = [Float](repeating: 0, count: pitchBins.count)
         // One-sided power to mean square: 2 / (N · Σw²); Σw² = 3N/8 for Hann.
         energyScale = Float(2.0 / (Double(n) * Double(n) * 3 / 8))
         let seconds = frameSeconds
@@ -257,6 +266,7 @@ public struct SpeechEstimator {
         noisyBridgeFrames = max(bridgeFrames, frames(Self.noisyBridge))
         let capacity = floorPastFrames + floorAheadFrames + 4 * noisyHangFrames + 2 * pitchRunFrames + 8
         ring = [Features](repeating: Features(), count: capacity)
+        updateNoiseMean()
     }
 
     /// Feeds one block of interleaved samples (any length that is a multiple of `channels`).
@@ -350,9 +360,14 @@ public struct SpeechEstimator {
             spectrum.withUnsafeMutableBufferPointer { fft.power(of: w, into: $0) }
         }
         let pitch = pitchStrength()
+        // The frame's own spectrum: the even bins of the padded one, copied out so that the loops
+        // below read in order.
         spectrum.withUnsafeBufferPointer { padded in
-            // The frame's own spectrum: the even bins of the padded one.
-            let p = UnsafeStrideView(padded)
+            own.withUnsafeMutableBufferPointer { o in
+                for k in 0...(n / 2) { o[k] = padded[2 * k] }
+            }
+        }
+        own.withUnsafeBufferPointer { p in
             var total: Float = 0
             var strongest = 1
             for k in 1..<(n / 2) {
@@ -360,23 +375,19 @@ public struct SpeechEstimator {
                 if p[k] > p[strongest] { strongest = k }
             }
             var band: Float = 0
-            var logSum: Float = 0
             let tiny: Float = 1e-12
-            for k in bandBins {
-                band += p[k]
-                logSum += log(p[k] + tiny)
-            }
+            for k in bandBins { band += p[k] }
+            let logSum = Self.sumOfLogs(bandBins) { k in p[k] + tiny }
             let bins = Float(bandBins.count)
             let flatness = exp(logSum / bins) / (band / bins + tiny)
             // Fine structure: each bin against the mean of its ±4 neighbours, so a steep but
             // smooth spectrum (brown noise, a fan) is not mistaken for harmonics.
             let reach = 4
-            var localLog: Float = 0
-            for k in bandBins {
+            let localLog = Self.sumOfLogs(bandBins) { k in
                 let from = max(1, k - reach), to = min(n / 2, k + reach)
                 var s: Float = 0
                 for j in from...to { s += p[j] }
-                localLog += log((p[k] + tiny) / (s / Float(to - from + 1) + tiny))
+                return (p[k] + tiny) / (s / Float(to - from + 1) + tiny)
             }
             let fineFlatness = exp(localLog / bins)
             var peak: Float = 0
@@ -416,6 +427,88 @@ public struct SpeechEstimator {
         while decided + 2 * noisyHangFrames + pitchRunFrames < activeDecided { decide(decided, limit: activeDecided) }
     }
 
+    /// Whether the per-bin loops of the pitch search run eight lanes at a time (optimised builds;
+    /// debug builds do not specialise SIMD types). Both ways give the same bits (a test runs both).
+    #if DEBUG
+    static let vectorisedByDefault = false
+    #else
+    static let vectorisedByDefault = true
+    #endif
+
+    /// The noise tracker's step: `smoothed` follows the power `p` by `noiseSmoothing`, and `minimum`
+    /// keeps the lowest value it has taken.
+    @inline(__always) @_optimize(speed)
+    static func smooth(
+        _ p: UnsafePointer<Float>, into smoothed: UnsafeMutablePointer<Float>, minimum: UnsafeMutablePointer<Float>,
+        count: Int, vectorised: Bool = vectorisedByDefault
+    ) {
+        let a = noiseSmoothing, b = 1 - noiseSmoothing
+        var i = 0
+        if vectorised {
+            let av = SIMD8<Float>(repeating: a), bv = SIMD8<Float>(repeating: b)
+            while i + 8 <= count {
+                let v = av * UnsafeRawPointer(smoothed + i).loadUnaligned(as: SIMD8<Float>.self)
+                    + bv * UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+                let m = UnsafeRawPointer(minimum + i).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(smoothed + i).storeBytes(of: v, as: SIMD8<Float>.self)
+                // min(m, v) is `v < m ? v : m`, lane by lane.
+                UnsafeMutableRawPointer(minimum + i).storeBytes(of: m.replacing(with: v, where: v .< m), as: SIMD8<Float>.self)
+                i += 8
+            }
+        }
+        while i < count {
+            smoothed[i] = a * smoothed[i] + b * p[i]
+            minimum[i] = min(minimum[i], smoothed[i])
+            i += 1
+        }
+    }
+
+    /// The largest of sums[l] / zero / windowCorrelation[l] (0 when none is over 0); NaNs are passed
+    /// over, as `max` does.
+    @inline(__always) @_optimize(speed)
+    static func strongest(
+        _ sums: UnsafePointer<Float>, over zero: Float, windowCorrelation wc: UnsafePointer<Float>, count: Int,
+        vectorised: Bool = vectorisedByDefault
+    ) -> Float {
+        var strength: Float = 0
+        var i = 0
+        if vectorised, count >= 8 {
+            let z = SIMD8<Float>(repeating: zero)
+            var best = SIMD8<Float>(repeating: 0)
+            while i + 8 <= count {
+                let v = UnsafeRawPointer(sums + i).loadUnaligned(as: SIMD8<Float>.self) / z
+                    / UnsafeRawPointer(wc + i).loadUnaligned(as: SIMD8<Float>.self)
+                best = best.replacing(with: v, where: v .>= best)
+                i += 8
+            }
+            for lane in 0..<8 { strength = max(strength, best[lane]) }
+        }
+        while i < count {
+            strength = max(strength, sums[i] / zero / wc[i])
+            i += 1
+        }
+        return strength
+    }
+
+    /// Σ log(term(k)) over `range`, for terms of about 1e-16…1e5: the logs of products of eight
+    /// terms in Double (which holds any eight of them), an eighth of the calls to log. Two such
+    /// sums run per frame over a hundred bins each, and log was a tenth of the speech pass.
+    @inline(__always)
+    static func sumOfLogs(_ range: Range<Int>, _ term: (Int) -> Float) -> Float {
+        var sum: Double = 0
+        var k = range.lowerBound
+        while k < range.upperBound {
+            let end = min(range.upperBound, k + 8)
+            var product: Double = 1
+            while k < end {
+                product *= Double(term(k))
+                k += 1
+            }
+            sum += Glibc.log(product)
+        }
+        return Float(sum)
+    }
+
     /// Pitch strength of the current padded spectrum: each pitch-band bin divided by the noise's
     /// power there (so any steady noise, white, pink or hum, comes out flat and uncorrelated),
     /// then the autocorrelation at the pitch lags, over the window's own. Updates the noise shape.
@@ -424,24 +517,20 @@ public struct SpeechEstimator {
         let bins = pitchBins, count = bins.count
         var strength: Float = 0
         spectrum.withUnsafeBufferPointer { p in
+            guard let pitchBand = p.baseAddress.map({ $0 + bins.lowerBound }) else { return }
             smoothed.withUnsafeMutableBufferPointer { sm in
                 currentMinimum.withUnsafeMutableBufferPointer { cm in
-                    let a = Self.noiseSmoothing
-                    let first = analysed == 0
-                    for (i, k) in bins.enumerated() {
-                        sm[i] = first ? p[k] : a * sm[i] + (1 - a) * p[k]
-                        cm[i] = min(cm[i], sm[i])
+                    guard let sb = sm.baseAddress, let cb = cm.baseAddress else { return }
+                    if analysed == 0 {
+                        for i in 0..<count { sb[i] = pitchBand[i]; cb[i] = min(cb[i], sb[i]) }
+                    } else {
+                        Self.smooth(pitchBand, into: sb, minimum: cb, count: count)
                     }
                 }
             }
-            noiseShape.withUnsafeBufferPointer { noise in
+            noiseMean.withUnsafeBufferPointer { noise in
                 whitened.withUnsafeMutableBufferPointer { c in
-                    for i in 0..<count {
-                        let lo = max(0, i - Self.noiseSpread), hi = min(count - 1, i + Self.noiseSpread)
-                        var n: Float = 0
-                        for j in lo...hi { n += noise[j] }
-                        c[i] = p[bins.lowerBound + i] / (n / Float(hi - lo + 1) + 1e-20)
-                    }
+                    for i in 0..<count { c[i] = pitchBand[i] / noise[i] }
                 }
             }
         }
@@ -450,12 +539,15 @@ public struct SpeechEstimator {
             for i in 0..<count { zero += c[i] }
             guard zero > 0, zero.isFinite else { return }
             cosines.withUnsafeBufferPointer { table in
-                windowCorrelation.withUnsafeBufferPointer { wc in
+                lagSums.withUnsafeMutableBufferPointer { sums in
                     guard let cb = c.baseAddress, let tb = table.baseAddress else { return }
-                    for li in 0..<lags.count {
-                        let sum = dotProduct(cb, tb + li * count, count)
-                        strength = max(strength, sum / zero / wc[li])
-                    }
+                    for li in 0..<lags.count { sums[li] = dotProduct(cb, tb + li * count, count) }
+                }
+            }
+            lagSums.withUnsafeBufferPointer { sums in
+                windowCorrelation.withUnsafeBufferPointer { wc in
+                    guard let sb = sums.baseAddress, let wb = wc.baseAddress else { return }
+                    strength = Self.strongest(sb, over: zero, windowCorrelation: wb, count: lags.count)
                 }
             }
         }
@@ -474,8 +566,21 @@ public struct SpeechEstimator {
                 for past in minima { m = min(m, past[i]) }
                 noiseShape[i] = m.isFinite ? max(m, 1e-20) : noiseShape[i]
             }
+            updateNoiseMean()
         }
         return strength
+    }
+
+    /// The noise power each pitch-band bin is divided by: the mean of `noiseShape` within
+    /// ± `noiseSpread` bins. It changes only with the noise shape, once per sub-window.
+    private mutating func updateNoiseMean() {
+        let count = noiseShape.count
+        for i in 0..<count {
+            let lo = max(0, i - Self.noiseSpread), hi = min(count - 1, i + Self.noiseSpread)
+            var n: Float = 0
+            for j in lo...hi { n += noiseShape[j] }
+            noiseMean[i] = n / Float(hi - lo + 1) + 1e-20
+        }
     }
 
     /// Compares frame `i` with the minimum energy of its window: active or not, and keeps
@@ -485,7 +590,17 @@ public struct SpeechEstimator {
         let from = max(0, i - floorPastFrames, analysed - ring.count + 1)
         let to = min(limit - 1, i + floorAheadFrames)
         var floor = Float.infinity
-        for j in from...max(from, to) { floor = min(floor, ring[j % ring.count].energy) }
+        // The window in the ring: at most two runs (it may wrap), read without a division per frame.
+        ring.withUnsafeBufferPointer { r in
+            let capacity = r.count
+            var j = from % capacity, left = max(from, to) - from + 1
+            while left > 0 {
+                let run = min(left, capacity - j)
+                for k in j..<(j + run) { floor = min(floor, r[k].energy) }
+                left -= run
+                j = 0
+            }
+        }
         var f = ring[i % ring.count]
         floor = max(floor, Self.floorMinimum)
         var above = Self.activeAboveFloor
@@ -549,11 +664,3 @@ public struct SpeechEstimator {
         poweredFrames += 1
     }
 }
-
-/// Every other element of a buffer: the frame's own spectrum inside the padded one.
-private struct UnsafeStrideView {
-    let base: UnsafeBufferPointer<Float>
-    init(_ base: UnsafeBufferPointer<Float>) { self.base = base }
-    subscript(k: Int) -> Float { base[2 * k] }
-}
-

@@ -252,6 +252,64 @@ func mp3DecodesToTheSamplesLibsndfileDecodes(rate: Int, channels: Int) throws {
     }
 }
 
+@Test(.blocking) func realFFTEightButterfliesAtATimeGiveTheScalarLoopsBits() {
+    // The speech estimator's size (512): stages of span 8…128 take the vector path in release builds.
+    var fft = RealFFT(size: 512)
+    var generator = SplitMix(seed: 11)
+    let x = (0..<512).map { i in i < 256 ? Float(generator.next() % 20001) / 10000 - 1 : 0 }
+    var scalar = [Float](repeating: 0, count: 257), vector = scalar
+    x.withUnsafeBufferPointer { input in
+        scalar.withUnsafeMutableBufferPointer { fft.power(of: input, into: $0, vectorised: false) }
+        vector.withUnsafeMutableBufferPointer { fft.power(of: input, into: $0, vectorised: true) }
+    }
+    #expect(scalar.map(\.bitPattern) == vector.map(\.bitPattern))
+    #expect(scalar.contains { $0 > 1 })
+    // And both are the spectrum: bin 37 against a direct DFT.
+    var re = 0.0, im = 0.0
+    for n in 0..<512 {
+        re += Double(x[n]) * cos(-2 * .pi * Double(37 * n) / 512)
+        im += Double(x[n]) * sin(-2 * .pi * Double(37 * n) / 512)
+    }
+    #expect(abs(Double(vector[37]) - (re * re + im * im)) < 1e-3 * max(1, re * re + im * im))
+}
+
+@Test(.blocking) func pitchSearchLoopsGiveTheSameBitsEightLanesAtATime() {
+    // The noise tracker's step and the strongest lag, as optimised builds run them and as debug
+    // builds do, on 123 bins and 83 lags (the estimator's counts at 8 kHz), NaNs and ties included.
+    var generator = SplitMix(seed: 5)
+    func random(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.next() % 100_000) / 1000 } }
+    let p = random(123)
+    var minimum = random(123)
+    minimum[3] = .infinity
+    let start = random(123)
+    var smoothed = [start, start]
+    var minima = [minimum, minimum]
+    for (index, vectorised) in [false, true].enumerated() {
+        p.withUnsafeBufferPointer { pb in
+            smoothed[index].withUnsafeMutableBufferPointer { sb in
+                minima[index].withUnsafeMutableBufferPointer { mb in
+                    SpeechEstimator.smooth(pb.baseAddress!, into: sb.baseAddress!, minimum: mb.baseAddress!, count: 123, vectorised: vectorised)
+                }
+            }
+        }
+    }
+    #expect(minima[0].map(\.bitPattern) == minima[1].map(\.bitPattern))
+    #expect(smoothed[0].map(\.bitPattern) == smoothed[1].map(\.bitPattern))
+    #expect(minima[0] != minimum)
+    var sums = random(83).map { $0 - 50 }
+    sums[10] = .nan
+    sums[40] = sums[41]
+    let wc = random(83).map { $0 + 1 }
+    let strengths = [false, true].map { vectorised in
+        SpeechEstimator.strongest(sums, over: 3, windowCorrelation: wc, count: 83, vectorised: vectorised)
+    }
+    #expect(strengths[0].bitPattern == strengths[1].bitPattern)
+    #expect(strengths[0] > 0)
+    // None over 0: strength 0 both ways.
+    let negative = sums.map { -abs($0) }
+    #expect([false, true].map { SpeechEstimator.strongest(negative, over: 3, windowCorrelation: wc, count: 83, vectorised: $0) } == [0, 0])
+}
+
 // MARK: - WebM/Opus (libopus) and AAC in MP4 (FAAD2)
 
 @Test(.blocking, arguments: ["ok-12s.webm", "live-12s.webm", "ok-12s.m4a", "fragmented-12s.mp4"])
