@@ -14,12 +14,9 @@ let package = Package(
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CCurl",
-            path: "Sources/CCurl",
-            pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]
-        ),
+        // libcurl, opened with dlopen by the first exchange with a server, not at every start
+        // (Sources/CCurl/include/helios_curl.h); its headers come from libcurl4-openssl-dev.
+        .target(name: "CCurl", path: "Sources/CCurl"),
         .systemLibrary(
             name: "CSndFile",
             path: "Sources/CSndFile",

@@ -24,6 +24,11 @@ mkdir -p "$root/DEBIAN" "$work/src/debian" "$out"
 printf 'Source: helios\n\nPackage: helios\nArchitecture: any\n' > "$work/src/debian/control"
 depends=$(cd "$work/src" && dpkg-shlibdeps -O "$root/usr/bin/helios" "$root/usr/bin/helios-emulator" | sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "dpkg-shlibdeps found no dependencies" >&2; exit 1; }
+# helios opens libcurl with dlopen at its first exchange with a server (Sources/CCurl), which
+# dpkg-shlibdeps cannot see: curl_multi_poll, the newest function it calls, is from 7.66.0.
+if [[ "$depends" != *"libcurl4 "* ]]; then
+    depends=$(printf '%s\n' "${depends//, /$'\n'}" "libcurl4 (>= 7.66.0)" | LC_ALL=C sort | paste -sd, | sed 's/,/, /g')
+fi
 size=$(du -sk "$root/usr" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" -e "s/@DEPENDS@/$depends/" \
     packaging/control > "$root/DEBIAN/control"

@@ -40,6 +40,10 @@ for b in helios helios-emulator; do
     ! ldd "$bin/$b" | grep -q 'libswift\|libFoundation\|not found' || fail "$b needs a Swift toolchain library: $(ldd "$bin/$b")"
 done
 ok "both binaries stripped, no Swift library needed at run time"
+# libcurl is opened by the first exchange with a server, not at every start (Sources/CCurl).
+needed=$(readelf -d "$bin/helios" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | paste -sd' ')
+[[ "$needed" != *libcurl* ]] || fail "helios links libcurl at start: $needed"
+ok "helios starts without libcurl (NEEDED: $needed)"
 
 env -i PATH=/usr/bin:/bin "$bin/helios" --version | grep -qx "helios $version" || fail "--version"
 details=$(env -i PATH=/usr/bin:/bin "$bin/helios" -V)

@@ -124,6 +124,26 @@ import Testing
         #expect(error["code"] as? String == "ERR_TRANSCRIPTION_FAILED")
     }
 
+    /// helios opens libcurl only when it first talks to a server (Sources/CCurl). When that fails
+    /// nothing has been sent: a plain "could not connect" error, and no run left to wonder about.
+    @Test func withoutLibcurlNothingIsSentAndNoRunMayExist() throws {
+        let h = try RunHarness()
+        let fake = h.dir + "/no-curl"
+        try FileManager.default.createDirectory(atPath: fake, withIntermediateDirectories: true)
+        try Data("not a shared library".utf8).write(to: URL(fileURLWithPath: fake + "/libcurl.so.4"))
+        let env = ["LD_LIBRARY_PATH": fake]
+        let r = try h.helios(["submit", try h.recording()] + RunHarness.userArgs, env: env)
+        #expect(r.status == 6, "\(r.stderr)")
+        #expect(r.stderr.contains("libcurl could not be loaded"), "\(r.stderr)")
+        #expect(!r.stderr.contains("may exist"), "\(r.stderr)")
+        #expect(try h.emulator.log().filter { $0.route != nil }.isEmpty)
+        #expect(try h.journal().last.map { $0.state != .creating && $0.state != .createUnconfirmed } ?? true)
+        // Validation needs no libcurl; the version report says why it is missing.
+        #expect(try h.helios(["validate", try h.recording()], env: env).status == 0)
+        let version = try h.helios(["version", "--verbose"], env: env)
+        #expect(version.stdout.contains("libcurl:    not loaded: "), "\(version.stdout)")
+    }
+
     @Test func localRejectionSendsNothingAndExits3() throws {
         let h = try RunHarness()
         let path = try h.recording(.wav, seconds: 4)

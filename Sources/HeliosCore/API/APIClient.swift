@@ -245,6 +245,8 @@ public struct APIClient: Sendable {
         case .fileChanged(let path): return .recordingChanged(path)
         case .couldNotConnect(let m): return .couldNotConnect(Redaction.text(m) + after)
         case .tlsFailed(let m): return .tlsFailed(Redaction.text(m))
+        // Nothing left this machine, as with a refused connection.
+        case .unavailable(let m): return .couldNotConnect(Redaction.text(m))
         case .aborted: return .aborted
         case .withheld: return .withheld
         case .timedOut(let m): return .timedOut(Redaction.text(m) + after)

@@ -88,7 +88,7 @@ public struct RetryPolicy: Sendable, Equatable {
             case .couldNotConnect: return true
             // The request may have been received and acted on; a POST's answer is just lost.
             case .timedOut, .connectionLost: return kind == .idempotent
-            case .tlsFailed, .aborted, .withheld, .fileUnreadable, .fileChanged, .other: return false
+            case .tlsFailed, .aborted, .withheld, .fileUnreadable, .fileChanged, .other, .unavailable: return false
             }
         }
     }

@@ -3,10 +3,6 @@ import FoundationEssentials
 import Dispatch
 import Glibc
 
-/// libcurl's process-wide setup must run once before any handle exists; Swift initialises a global
-/// lazily exactly once under a lock (swift_once), which makes this thread-safe.
-private let curlGlobalInitCode: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-
 /// The libcurl transport: one easy handle per exchange, so a value of this type can be shared by
 /// many threads (each `send` runs on its caller's thread and owns its handle alone).
 public struct CurlTransport: HTTPTransport {
@@ -86,6 +82,7 @@ public struct CurlTransport: HTTPTransport {
         case .timedOut(let m): return .timedOut(Redaction.text(m, secrets: secrets))
         case .tlsFailed(let m): return .tlsFailed(Redaction.text(m, secrets: secrets))
         case .other(let code, let m): return .other(code: code, message: Redaction.text(m, secrets: secrets))
+        case .unavailable(let m): return .unavailable(Redaction.text(m, secrets: secrets))
         case .aborted, .withheld, .fileUnreadable, .fileChanged: return error
         }
     }
@@ -114,11 +111,12 @@ final class CurlExchange {
     private var callbackError: TransportError?
 
     init(maxResponseBytes: Int) throws(TransportError) {
-        guard curlGlobalInitCode == CURLE_OK else {
-            throw Self.error(curlGlobalInitCode, "curl_global_init", detail: "")
+        // libcurl is loaded (and its process-wide setup run) by the first exchange: see helios_curl.h.
+        guard let curl = helios_curl() else {
+            throw .unavailable("libcurl could not be loaded: \(String(cString: helios_curl_load_error()))")
         }
-        guard let handle = curl_easy_init() else {
-            throw .other(code: -1, message: "curl_easy_init failed")
+        guard let handle = curl.pointee.easy_init() else {
+            throw .unavailable("curl_easy_init failed")
         }
         self.handle = handle
         self.maxResponseBytes = maxResponseBytes
@@ -127,9 +125,9 @@ final class CurlExchange {
     }
 
     deinit {
-        curl_easy_cleanup(handle)
-        curl_slist_free_all(headerList)
-        curl_slist_free_all(resolveList)
+        helios_curl_easy_cleanup(handle)
+        helios_curl_slist_free_all(headerList)
+        helios_curl_slist_free_all(resolveList)
         errorBuffer.deallocate()
     }
 
@@ -145,7 +143,7 @@ final class CurlExchange {
             if target.host.hasPrefix("localhost") {
                 // "localhost" (and "localhost.") means loopback, never a DNS answer.
                 let port = target.port ?? (target.scheme == "https" ? 443 : 80)
-                guard let list = curl_slist_append(nil, "\(target.host):\(port):127.0.0.1,[::1]") else {
+                guard let list = helios_curl_slist_append(nil, "\(target.host):\(port):127.0.0.1,[::1]") else {
                     throw .other(code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_slist_append failed")
                 }
                 resolveList = list
@@ -229,7 +227,7 @@ final class CurlExchange {
     private var context: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
 
     private func appendHeader(_ line: String) throws(TransportError) {
-        guard let list = curl_slist_append(headerList, line) else {
+        guard let list = helios_curl_slist_append(headerList, line) else {
             throw .other(code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_slist_append failed")
         }
         headerList = list
@@ -317,7 +315,7 @@ final class CurlExchange {
     }
 
     private static func message(_ code: CURLcode, detail: String) -> String {
-        let text = String(cString: curl_easy_strerror(code))
+        let text = String(cString: helios_curl_easy_strerror(code))
         return detail.isEmpty || detail == text ? text : "\(text): \(detail)"
     }
 

@@ -71,6 +71,9 @@ public enum TransportError: Error, Sendable, Equatable {
     /// withheld, so storage discards the body.
     case fileChanged(path: String)
     case other(code: Int, message: String)
+    /// The transfer could not start on this machine (libcurl could not be loaded, or gave no
+    /// handle): nothing was sent, and trying again cannot help.
+    case unavailable(String)
 }
 
 public struct TransportOptions: Sendable {
@@ -111,6 +114,7 @@ extension TransportError: CustomStringConvertible {
         case .fileUnreadable(let path, let reason): return "cannot read \(path): \(reason)"
         case .fileChanged(let path): return "\(path) changed after it was checked"
         case .other(let code, let m): return "transfer failed (curl \(code)): \(m)"
+        case .unavailable(let m): return m
         }
     }
 
@@ -118,7 +122,7 @@ extension TransportError: CustomStringConvertible {
     /// unreadable mid-upload, so only a failed connection is certain).
     public var requestMayHaveBeenSent: Bool {
         switch self {
-        case .couldNotConnect, .tlsFailed: return false
+        case .couldNotConnect, .tlsFailed, .unavailable: return false
         default: return true
         }
     }
