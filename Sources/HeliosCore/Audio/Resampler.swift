@@ -9,14 +9,58 @@ import Glibc
 struct Resampler {
     static let tapsPerStep = 16
     static let phases = 64
+    /// The longest period `Schedule` tabulates (8 kHz from any whole rate in hertz has at most 8000).
+    static let longestPeriod = 1 << 14
 
     let step: Double
-    private let taps: [Float]
-    private let tapCount: Int
+    /// `phases` rows of `tapCount` taps.
+    let taps: [Float]
+    let tapCount: Int
+    /// Where each output sits, when the ratio is a fraction of whole numbers with a short period.
+    private let schedule: Schedule?
     private var pending: [Float] = []
     /// Stream index of `pending[0]`, and outputs produced so far.
     private var pendingStart = 0
     private var produced = 0
+
+    /// The positions of one period of outputs for a ratio p/q in lowest terms: output n·q + j sits
+    /// at input n·p + `slots[j].whole`, with the taps at `slots[j].row` (an offset in `taps`).
+    /// Worked out in integers, once: the positions `Double(m) * step` rounded to the nearest phase
+    /// gives, without a multiplication, a libm round and two conversions per output. (They agree
+    /// because a rational position never lies half-way between two phases when q has fewer than
+    /// seven factors of 2, as with every rate into 8 kHz, and the nearest half-way point is then at
+    /// least 1/(2q) of a phase away, far beyond a Double's error.)
+    private struct Schedule {
+        struct Slot {
+            var whole: Int32
+            var row: Int32
+        }
+        let inputs: Int   // p
+        let outputs: Int  // q
+        let slots: [Slot]
+
+        /// nil unless both rates are whole numbers and the period is at most `longestPeriod`.
+        init?(inputRate: Double, outputRate: Double, tapCount: Int) {
+            guard inputRate == inputRate.rounded(), outputRate == outputRate.rounded(),
+                  inputRate >= 1, outputRate >= 1, inputRate < 1e9, outputRate < 1e9 else { return nil }
+            var a = Int(inputRate), b = Int(outputRate)
+            while b != 0 { (a, b) = (b, a % b) }
+            let p = Int(inputRate) / a, q = Int(outputRate) / a
+            guard q <= Resampler.longestPeriod else { return nil }
+            let phases = Resampler.phases
+            slots = (0..<q).map { j in
+                let t = j * p
+                var whole = t / q
+                // The nearest of `phases` sub-sample offsets to (t mod q) / q, half-way rounded up
+                // (as Double.rounded() rounds a positive value).
+                var phase = (2 * phases * (t % q) + q) / (2 * q)
+                if phase == phases { whole += 1; phase = 0 }
+                return Slot(whole: Int32(whole), row: Int32(phase * tapCount))
+            }
+            inputs = p
+            outputs = q
+        }
+    }
 
     /// `inputRate` > `outputRate` > 0; `cutoff` is a fraction of the output rate, below 0.5.
     init(inputRate: Double, outputRate: Double, cutoff: Double = 0.45) {
@@ -39,6 +83,21 @@ struct Resampler {
         }
         taps = table
         tapCount = count
+        schedule = Schedule(inputRate: inputRate, outputRate: outputRate, tapCount: count)
+    }
+
+    /// Output `m`'s centre: the input sample it is filtered around, and its row of taps.
+    @inline(__always)
+    func position(_ m: Int) -> (whole: Int, row: Int) {
+        if let s = schedule {
+            let (n, j) = m.quotientAndRemainder(dividingBy: s.outputs)
+            return (n * s.inputs + Int(s.slots[j].whole), Int(s.slots[j].row))
+        }
+        let centre = Double(m) * step
+        var whole = Int(centre.rounded(.down))
+        var phase = Int(((centre - Double(whole)) * Double(Self.phases)).rounded())
+        if phase == Self.phases { whole += 1; phase = 0 }
+        return (whole, phase * tapCount)
     }
 
     /// The outputs still held back by the filter's length, as if silence followed the input;
@@ -56,40 +115,116 @@ struct Resampler {
     @_optimize(speed)
     mutating func process(_ input: UnsafeBufferPointer<Float>, into output: inout [Float]) {
         pending.append(contentsOf: input)
-        let count = tapCount, half = (count - 1) / 2, phases = Self.phases, step = step
-        let start = pendingStart
+        let count = tapCount, half = (count - 1) / 2
         // At most this many outputs have their whole filter inside what is pending (the last
-        // one's centre is at most start + pending.count - count + half); written straight into
-        // the output's storage, without an append's checks per sample.
-        let lastCentre = start + pending.count - count + half
+        // one's centre is at most pendingStart + pending.count - count + half); written straight
+        // into the output's storage, without an append's checks per sample.
+        let lastCentre = pendingStart + pending.count - count + half
         let bound = lastCentre < 0 ? 0 : max(0, Int(Double(lastCentre) / step) + 2 - produced)
-        var m = produced
         output = [Float](unsafeUninitializedCapacity: bound) { out, written in
-            written = 0
-            pending.withUnsafeBufferPointer { x in
+            written = pending.withUnsafeBufferPointer { x in
                 taps.withUnsafeBufferPointer { h in
-                    guard let hb = h.baseAddress, let xb = x.baseAddress, let ob = out.baseAddress else { return }
+                    guard let hb = h.baseAddress, let xb = x.baseAddress, let ob = out.baseAddress else { return 0 }
+                    if let schedule {
+                        return schedule.slots.withUnsafeBufferPointer { slots in
+                            filter(x: xb, count: x.count, taps: hb, out: ob, bound: bound, schedule: schedule, slots: slots)
+                        }
+                    }
+                    var written = 0, m = produced
                     while written < bound {
-                        let centre = Double(m) * step
-                        var whole = Int(centre.rounded(.down))
-                        var phase = Int(((centre - Double(whole)) * Double(phases)).rounded())
-                        if phase == phases { whole += 1; phase = 0 }
-                        let first = whole - half - start
+                        let (whole, row) = position(m)
+                        let first = whole - half - pendingStart
                         if first + count > x.count { break }
-                        let row = phase * count
                         // Before the stream's first sample the input counts as silence.
                         let from = max(0, -first)
                         ob[written] = dotProduct(hb + row + from, xb + first + from, count - from)
                         written += 1
                         m += 1
                     }
+                    return written
                 }
             }
         }
-        produced = m
-        let nextFirst = Int((Double(m) * step).rounded(.down)) - half - pendingStart
+        produced += output.count
+        let nextFirst = position(produced).whole - half - pendingStart
         let drop = max(0, min(nextFirst, pending.count))
         pending.removeFirst(drop)
         pendingStart += drop
     }
+
+    /// `process`'s loop along a `Schedule`: the outputs from `produced` on whose filter lies in the
+    /// `count` pending samples at `x`, at most `bound`; returns how many it wrote to `out`.
+    /// Steps through the period in integers, and takes two outputs at a time where both filters
+    /// are inside what is pending and after the stream's start (all but the first few).
+    @inline(__always) @_optimize(speed)
+    private func filter(
+        x: UnsafePointer<Float>, count available: Int, taps h: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+        bound: Int, schedule: Schedule, slots: UnsafeBufferPointer<Schedule.Slot>
+    ) -> Int {
+        let count = tapCount, q = schedule.outputs, p = schedule.inputs
+        let last = available - count  // the last first input whose filter is all pending
+        // Output m = n·q + j has its first input at base + slots[j].whole.
+        let (n, r) = produced.quotientAndRemainder(dividingBy: q)
+        var j = r, base = n * p - (count - 1) / 2 - pendingStart
+        var written = 0
+        while written < bound {
+            let first = base + Int(slots[j].whole)
+            if first > last { break }
+            var j1 = j + 1, base1 = base
+            if j1 == q { j1 = 0; base1 += p }
+            let first1 = base1 + Int(slots[j1].whole)
+            if first >= 0, first1 <= last, written + 1 < bound {
+                let (a, b) = dotProducts(h + Int(slots[j].row), x + first, h + Int(slots[j1].row), x + first1, count)
+                out[written] = a
+                out[written + 1] = b
+                written += 2
+                j = j1 + 1
+                base = base1
+                if j == q { j = 0; base += p }
+            } else {
+                // Before the stream's first sample the input counts as silence.
+                let from = max(0, -first)
+                out[written] = dotProduct(h + Int(slots[j].row) + from, x + first + from, count - from)
+                written += 1
+                j = j1
+                base = base1
+            }
+        }
+        return written
+    }
+}
+
+/// Two of `dotProduct` at once, each summed in exactly its order (the same lanes, the same
+/// reduction, the same scalar tail), so the results are bit for bit the same; interleaved, the
+/// two chains of additions overlap instead of each waiting on its own.
+@inline(__always) @_optimize(speed)
+private func dotProducts(
+    _ a0: UnsafePointer<Float>, _ b0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ n: Int
+) -> (Float, Float) {
+    #if DEBUG
+    return (dotProduct(a0, b0, n), dotProduct(a1, b1, n))
+    #else
+    @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+    var i = 0
+    var lanes0 = SIMD8<Float>(), more0 = SIMD8<Float>(), lanes1 = SIMD8<Float>(), more1 = SIMD8<Float>()
+    while i + 16 <= n {
+        lanes0 += load(a0 + i) * load(b0 + i)
+        lanes1 += load(a1 + i) * load(b1 + i)
+        more0 += load(a0 + i + 8) * load(b0 + i + 8)
+        more1 += load(a1 + i + 8) * load(b1 + i + 8)
+        i += 16
+    }
+    if i + 8 <= n {
+        lanes0 += load(a0 + i) * load(b0 + i)
+        lanes1 += load(a1 + i) * load(b1 + i)
+        i += 8
+    }
+    var sum0 = (lanes0 + more0).sum(), sum1 = (lanes1 + more1).sum()
+    while i < n {
+        sum0 += a0[i] * b0[i]
+        sum1 += a1[i] * b1[i]
+        i += 1
+    }
+    return (sum0, sum1)
+    #endif
 }

@@ -51,6 +51,66 @@ import Testing
         #expect(whole == pieces)
     }
 
+    /// What the resampler computed before its schedule, output by output: the centre m · step in
+    /// Doubles, rounded to the nearest of `phases` sub-sample offsets, then one `dotProduct` over
+    /// the input (silence before its start and after its end), for every output whose centre lies
+    /// inside the input.
+    private func reference(_ input: [Float], _ resampler: Resampler) -> [Float] {
+        let count = resampler.tapCount, half = (count - 1) / 2
+        let padded = input + [Float](repeating: 0, count: count)
+        let outputs = Int((Double(input.count) / resampler.step).rounded(.up))
+        return (0..<outputs).map { m in
+            let centre = Double(m) * resampler.step
+            var whole = Int(centre.rounded(.down))
+            var phase = Int(((centre - Double(whole)) * Double(Resampler.phases)).rounded())
+            if phase == Resampler.phases { whole += 1; phase = 0 }
+            let first = whole - half, from = max(0, -first)
+            return resampler.taps.withUnsafeBufferPointer { h in
+                padded.withUnsafeBufferPointer { x in
+                    dotProduct(h.baseAddress! + phase * count + from, x.baseAddress! + first + from, count - from)
+                }
+            }
+        }
+    }
+
+    /// The integer schedule (whole rates) and the Double fallback (any other ratio) give the
+    /// outputs the per-output computation gives, bit for bit, fed in blocks of any size.
+    @Test(arguments: [44_100.0, 48_000, 16_000, 22_050, 11_025, 32_000, 96_000, 44_101, 44_100.5])
+    func matchesThePerOutputComputation(rate: Double) {
+        var state: UInt32 = 0x1234_5678
+        let input = (0..<Int(rate * 1.5)).map { i -> Float in
+            state ^= state << 13; state ^= state >> 17; state ^= state << 5
+            return Float(Int32(bitPattern: state)) / 4e9 + Float(sin(Double(i) * 0.02)) * 0.3
+        }
+        let expected = reference(input, Resampler(inputRate: rate, outputRate: 8000))
+        for blocks in [[8192], [1, 7, 4096, 333, 2, 90]] {
+            let got = resample(input, from: rate, blocks: blocks)
+            #expect(got.count == expected.count, "\(got.count) outputs, expected \(expected.count)")
+            let differing = (0..<min(got.count, expected.count)).filter { got[$0] != expected[$0] }
+            let firstDiffering = differing.first ?? -1
+            #expect(differing.count == 0, "outputs differ, the first at \(firstDiffering)")
+        }
+    }
+
+    /// The schedule's positions are the Double computation's far into a stream (three hours at
+    /// 44.1 and 48 kHz), where a drift or a tipped rounding would show.
+    @Test(arguments: [44_100.0, 48_000, 22_050, 44_101])
+    func theScheduleKeepsItsPlaceInLongStreams(rate: Double) {
+        let resampler = Resampler(inputRate: rate, outputRate: 8000)
+        let last = 3 * 3600 * 8000
+        for m in Swift.stride(from: 0, to: last, by: 997) + Array((last - 20_000)..<last) {
+            let centre = Double(m) * resampler.step
+            var whole = Int(centre.rounded(.down))
+            var phase = Int(((centre - Double(whole)) * Double(Resampler.phases)).rounded())
+            if phase == Resampler.phases { whole += 1; phase = 0 }
+            let (w, row) = resampler.position(m)
+            if w != whole || row != phase * resampler.tapCount {
+                Issue.record("output \(m): \(w), row \(row); Doubles give \(whole), row \(phase * resampler.tapCount)")
+                return
+            }
+        }
+    }
+
     @Test func aSineAt44kHzStaysInTune() {
         // A fractional step (5.5125): a drifting position would shift the pitch.
         let out = resample(sine(500, rate: 44_100, seconds: 3), from: 44_100, blocks: [8192])
