@@ -26,6 +26,16 @@ final class FileBytes {
         size = UInt64(bytes.count)
     }
 
+    private init(file: PosixFile?, memory: [UInt8], size: UInt64) {
+        self.file = file
+        self.memory = memory
+        self.size = size
+    }
+
+    /// Another reader of the same bytes, with a window of its own, for another thread: the file
+    /// is read with pread, which threads may call at once (a FileBytes itself is not shared).
+    func sharingFile() -> FileBytes { FileBytes(file: file, memory: memory, size: size) }
+
     /// Up to `count` bytes at `offset`; fewer at the end of the file, none past it.
     func read(at offset: UInt64, count: Int) throws -> [UInt8] {
         guard count > 0, offset < size else { return [] }
