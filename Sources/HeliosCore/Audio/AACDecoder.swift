@@ -56,12 +56,14 @@ enum AACDecoder {
         let rate = stream.rate, channels = stream.channels
         let analysis: SpeechAnalysis?
         if let segmentFrames {
-            // FAAD2 is more than half the work: it and the front run on two threads beside the analysis.
+            // FAAD2 is more than half the work: it runs on two threads, with the front and the analysis.
             let size = max(1, segmentFrames)
             let priming = stream.settles ? 0 : Self.stateFrames
             let frameLength = max(1, stream.frameLength)
             analysis = SegmentedDecode.speech(
-                sampleRate: rate, channels: channels, segments: (units.count + size - 1) / size, workers: workers
+                sampleRate: rate, channels: channels, segments: (units.count + size - 1) / size, workers: workers,
+                // Every frame gives a frame's length of samples but the first, which gives none.
+                nominalStart: { $0 == 0 ? 0 : ($0 * size - 1) * frameLength }
             ) { historyFrames in
                 // Before a segment: the frame a fresh decoder gives nothing for, the frames whose output
                 // is the resampler's history, and for SBR and the predicting profiles a few more.

@@ -138,3 +138,63 @@ import Testing
         }
     }
 }
+
+/// `SegmentedDecode` over a synthetic stream whose segments are not all the nominal size (as when
+/// frames are skipped): a worker that went on from the nominal start has its segment's front run
+/// again from the true one, so the analysis is the single stream's whatever the workers' timing.
+@Suite(.blocking) struct SegmentedStartTests {
+    /// A voice-like tone (harmonics of 140 Hz) gated on and off, over faint noise.
+    private func signal(_ frames: Int, rate: Int, channels: Int) -> [Float] {
+        var state: UInt32 = 0x1357_9BDF
+        var out = [Float](repeating: 0, count: frames * channels)
+        for i in 0..<frames {
+            let t = Double(i) / Double(rate)
+            let on = Int(t / 0.45) % 3 != 2
+            var v = 0.0
+            if on { for h in 1...12 { v += sin(2 * Double.pi * 140 * Double(h) * t) / Double(h) } }
+            state ^= state << 13; state ^= state >> 17; state ^= state << 5
+            let noise = Double(Int32(bitPattern: state)) / 2e11
+            for c in 0..<channels { out[i * channels + c] = Float(0.2 * v * (c == 0 ? 1 : 0.7) + noise) }
+        }
+        return out
+    }
+
+    @Test(arguments: [(44_100, 1, true), (48_000, 2, true), (16_000, 1, true), (44_100, 1, false)])
+    func segmentsOfOtherSizesGiveTheSingleStreamsAnalysis(rate: Int, channels: Int, alwaysNominal: Bool) throws {
+        let nominal = rate * 3 / 2
+        // Segments 2 and 5 came out short; the last is what is left.
+        let sizes = [nominal, nominal, nominal - 1024, nominal, nominal, nominal - 1, nominal, nominal / 3]
+        let frames = sizes.reduce(0, +)
+        let input = signal(frames, rate: rate, channels: channels)
+        var offsets = [0]
+        for size in sizes { offsets.append(offsets.last! + size) }
+
+        var single = try #require(SpeechEstimator(sampleRate: rate, channels: channels))
+        // In blocks, as the decoders hand them over: a Float sum over the whole would round worse.
+        for at in Swift.stride(from: 0, to: input.count, by: 8192 * channels) {
+            input[at..<min(input.count, at + 8192 * channels)].withUnsafeBufferPointer { single.consume($0) }
+        }
+        let expected = single.finish()
+        #expect(expected.speechSeconds > 5, "\(expected.speechSeconds) s of speech in the reference")
+
+        for workers in [1, 2, 3] {
+            let got = try #require(SegmentedDecode.speech(
+                sampleRate: rate, channels: channels, segments: sizes.count, workers: workers, alwaysNominal: alwaysNominal,
+                nominalStart: { $0 * nominal }
+            ) { historyFrames in
+                { k, history, samples in
+                    let from = max(0, offsets[k] - historyFrames)
+                    history = Array(input[(from * channels)..<(offsets[k] * channels)])
+                    samples = Array(input[(offsets[k] * channels)..<(offsets[k + 1] * channels)])
+                    return true
+                }
+            })
+            let what = "\(rate) Hz, \(channels) channels, \(workers) workers"
+            #expect(got.speechSeconds == expected.speechSeconds, "\(what): \(got.speechSeconds) s, single stream \(expected.speechSeconds) s")
+            #expect(got.analysedSeconds == expected.analysedSeconds && got.leadingSilence == expected.leadingSilence, "\(what)")
+            #expect(got.speechLevel == expected.speechLevel, "\(what)")
+            #expect(got.channelPeaks == expected.channelPeaks && got.clippedShare == expected.clippedShare, "\(what)")
+            for (a, b) in zip(got.channelRMS, expected.channelRMS) { #expect(abs(a - b) < 0.001, "\(what): RMS \(a), \(b)") }
+        }
+    }
+}
