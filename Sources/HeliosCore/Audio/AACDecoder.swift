@@ -70,7 +70,7 @@ enum AACDecoder {
                 let before = 1 + (historyFrames + frameLength - 1) / frameLength + priming
                 return Self.segmentDecoder(
                     file: file.sharingFile(), config: asc, units: units, rate: rate, channels: channels,
-                    segmentFrames: size, framesBefore: before, historyFrames: historyFrames)
+                    segmentFrames: size, framesBefore: before, historyFrames: historyFrames, frameLength: frameLength)
             }
         } else {
             analysis = OverlappedDecode.speech(sampleRate: rate, channels: channels, front: .withAnalysis) { stream.read(into: $0, frames: $1) }
@@ -96,7 +96,7 @@ enum AACDecoder {
     /// starts; a change of format, like a read failure, ends the stream.
     private static func segmentDecoder(
         file: FileBytes, config: [UInt8], units: [(offset: UInt64, size: Int)], rate: Int, channels: Int,
-        segmentFrames: Int, framesBefore: Int, historyFrames: Int
+        segmentFrames: Int, framesBefore: Int, historyFrames: Int, frameLength: Int
     ) -> SegmentedDecode.Decode {
         let frames = FrameDecoder(file: file, config: config, units: units)
         let keep = historyFrames * channels
@@ -105,6 +105,8 @@ enum AACDecoder {
             samples.removeAll(keepingCapacity: true)
             guard let frames else { return false }
             let first = segment * segmentFrames, end = min(units.count, first + segmentFrames)
+            // Room for the whole segment at once: grown by doubling, it would be copied on the way.
+            samples.reserveCapacity((end - first) * frameLength * channels)
             // A fresh decoder for every segment (the first's, too: the caller's has read a frame).
             guard frames.restart(at: max(0, first - framesBefore)) else { return false }
             while frames.next < first {
@@ -182,10 +184,9 @@ enum AACDecoder {
             guard next < units.count else { return .end }
             let (offset, size) = units[next]
             next += 1
-            guard let bytes = try? file.readExactly(at: offset, count: size) else { return .end }
-            // FAAD2's bit reader may look a few bytes past the frame: give it zeros to find.
             input.removeAll(keepingCapacity: true)
-            input.append(contentsOf: bytes)
+            guard (try? file.readExactly(at: offset, count: size, appendingTo: &input)) == true else { return .end }
+            // FAAD2's bit reader may look a few bytes past the frame: give it zeros to find.
             input.append(contentsOf: repeatElement(0, count: AACDecoder.padding))
             var info = NeAACDecFrameInfo()
             let output = input.withUnsafeMutableBufferPointer { NeAACDecDecode(handle, &info, $0.baseAddress, UInt(size)) }

@@ -57,6 +57,27 @@ final class FileBytes {
         return bytes.count == count ? bytes : nil
     }
 
+    /// `readExactly` appending to `buffer` (nothing when the file ends first, and false): a
+    /// decoder reading every frame saves an array a frame.
+    func readExactly(at offset: UInt64, count: Int, appendingTo buffer: inout [UInt8]) throws -> Bool {
+        guard count > 0 else { return true }
+        guard offset < size, UInt64(count) <= size - offset else { return false }
+        let windowEnd = windowStart + UInt64(window.count)
+        if offset >= windowStart, offset + UInt64(count) <= windowEnd || count <= Self.windowSize {
+            if offset + UInt64(count) > windowEnd {
+                window = try readDirect(at: offset, count: Self.windowSize)
+                windowStart = offset
+            }
+            let from = Int(offset - windowStart)
+            guard from + count <= window.count else { return false }
+            window.withUnsafeBufferPointer { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: $0[from..<(from + count)])) }
+            return true
+        }
+        guard let bytes = try readExactly(at: offset, count: count) else { return false }
+        buffer.append(contentsOf: bytes)
+        return true
+    }
+
     private func readDirect(at offset: UInt64, count: Int) throws -> [UInt8] {
         guard let file else {
             let start = Int(min(offset, size)), end = Int(min(size, offset + UInt64(count)))

@@ -107,6 +107,9 @@ private final class SegmentRun: @unchecked Sendable {
         var decodedThrough = 0
         var decodedStart = 0
         var counts: [Int: Int] = [:]
+        /// Sample buffers kept with a segment and analysed since, for the next to keep (a fresh
+        /// megabyte a segment costs its page faults and its growing copies).
+        var spare: [[Float]] = []
     }
     private let lock: Mutex<Shared>
     /// Signalled when a worker waiting for the window may go on.
@@ -142,7 +145,7 @@ private final class SegmentRun: @unchecked Sendable {
             if known == nil {
                 result.samples = samples
                 result.history = history
-                samples = []
+                samples = lock.withLock { $0.spare.popLast() } ?? []
             }
             handOver(k, result)
         }
@@ -236,13 +239,21 @@ private final class SegmentRun: @unchecked Sendable {
     }
 
     /// Analyses the next segment's output (by the worker that holds `analysing`).
-    private func take(_ handed: SegmentResult) {
+    private func take(_ handed: consuming SegmentResult) {
+        var result = handed
+        // Moved out, so that the buffer goes back to `spare` unshared (not copied on its first write).
+        var kept = result.samples.take()
+        defer {
+            if var samples = kept.take() {
+                samples.removeAll(keepingCapacity: true)
+                lock.withLock { $0.spare.append(samples) }
+            }
+        }
         // After the segment the stream ended in, segments are dropped.
         guard !ended else { return }
-        var result = handed
         // Taken to start where it should, but the segments before gave another count: again
         // from the true start (the level figures are the same, the resampling's phase is not).
-        if result.start != start, let samples = result.samples {
+        if result.start != start, let samples = kept {
             result = runFront(result.segment, start: start, history: result.history, samples: samples, goesOn: result.goesOn)
         }
         guard let front = result.front else { return }
