@@ -36,10 +36,11 @@ import Testing
         }
     }
 
-    /// AAC-LC at 16 kHz (resampled to 8 kHz; with PNS) and at 8 kHz (not resampled; a tone and
-    /// silence), moov before and after the data, fragmented; segments of the default size (one
-    /// segment for the 4 s file), of 8 frames, of one; two workers, one and three.
-    @Test(arguments: [("ok-12s.m4a", true), ("fragmented-12s.mp4", true), ("short-4s.m4a", false), ("long-200s.m4a", false)])
+    /// AAC-LC at 44.1 kHz (resampled 441/80 to 8 kHz; speech without PNS), at 16 kHz (with PNS)
+    /// and at 8 kHz (not resampled; a tone and silence), moov before and after the data,
+    /// fragmented; segments of the default size (one segment for the 4 and 6 s files), of 8
+    /// frames, of one; two workers, one and three.
+    @Test(arguments: [("lc-44k-6s.m4a", false), ("ok-12s.m4a", true), ("fragmented-12s.mp4", true), ("short-4s.m4a", false), ("long-200s.m4a", false)])
     func segmentsGiveTheSingleStreamsAnalysis(name: String, pns: Bool) throws {
         let (file, config, units) = try frames(name)
         let single = try AACDecoder.analyse(file, config: config, units: units, segmentFrames: nil, workers: 1)
