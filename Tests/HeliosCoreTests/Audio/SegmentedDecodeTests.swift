@@ -38,7 +38,7 @@ import Testing
 
     /// AAC-LC at 44.1 kHz (resampled 441/80 to 8 kHz; speech without PNS), at 16 kHz (with PNS)
     /// and at 8 kHz (not resampled; a tone and silence), moov before and after the data,
-    /// fragmented; segments of the default size (one segment for the 4 and 6 s files), of 8
+    /// fragmented; segments of the default size (a single one for the 4 s file), of 8
     /// frames, of one; two workers, one and three.
     @Test(arguments: [("lc-44k-6s.m4a", false), ("ok-12s.m4a", true), ("fragmented-12s.mp4", true), ("short-4s.m4a", false), ("long-200s.m4a", false)])
     func segmentsGiveTheSingleStreamsAnalysis(name: String, pns: Bool) throws {
