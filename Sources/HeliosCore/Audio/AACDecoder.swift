@@ -24,50 +24,145 @@ enum AACDecoder {
         return handle
     }
 
-    /// Decodes every AAC access unit of the file's first audio track, in order.
-    static func analyse(_ file: FileBytes) throws -> SpeechAnalysis {
+    /// Decodes every AAC access unit of the file's first audio track, in order: in segments of
+    /// at most `segmentFrames` frames on `workers` threads (`SegmentedDecode`), or, with `segmentFrames`
+    /// nil, as one stream on one thread beside the analysis (`OverlappedDecode`; the tests'
+    /// reference). Either way the first frame decides the rate and channels.
+    static func analyse(_ file: FileBytes, segmentFrames: Int? = AACDecoder.segmentFrames, workers: Int = 2) throws -> SpeechAnalysis {
         guard let track = try MP4Samples.audioTrack(file) else { throw AudioProblem.invalidFormat("MP4 file has no audio track") }
         guard track.isAAC, let config = track.config else {
             throw SpeechNotEstimated(note: "speech not estimated for \(track.codecName) in MP4")
         }
-        // Where the frames are (table reads only), so that decoding can run on its own thread.
+        // Where the frames are (table reads only), so that decoding can run on other threads.
         var units: [(offset: UInt64, size: Int)] = []
         try MP4Samples.forEachSample(file, track: track) { offset, size in
             units.append((offset, size))
             return units.count <= maximumUnits
         }
         guard units.count <= maximumUnits else { throw SpeechNotEstimated(note: "speech not estimated: the MP4 file lists too many AAC frames") }
-        guard let stream = Stream(file: file, config: config.audioSpecificConfig, units: units) else {
+        return try analyse(file, config: config.audioSpecificConfig, units: units, segmentFrames: segmentFrames, workers: workers)
+    }
+
+    /// `analyse(_:segmentFrames:workers:)` once the frames are found: `asc` is the track's
+    /// AudioSpecificConfig, `units` its frames in order.
+    static func analyse(
+        _ file: FileBytes, config asc: [UInt8], units: [(offset: UInt64, size: Int)], segmentFrames: Int?, workers: Int
+    ) throws -> SpeechAnalysis {
+        guard let stream = Stream(file: file, config: asc, units: units) else {
             throw SpeechNotEstimated(note: "speech not estimated: FAAD2 does not accept this AAC configuration")
         }
         // The output's format is known only from the first frame (SBR doubles the rate).
         guard stream.decodeNext() else { throw SpeechNotEstimated(note: "speech not estimated: FAAD2 decoded no audio") }
-        // FAAD2 is two thirds of the work: it runs a few blocks ahead on a second thread.
-        guard let analysis = OverlappedDecode.speech(sampleRate: stream.rate, channels: stream.channels, front: .withAnalysis, read: { stream.read(into: $0, frames: $1) }) else {
-            throw SpeechNotEstimated(note: "speech not estimated at a sample rate of \(stream.rate) Hz")
+        let rate = stream.rate, channels = stream.channels
+        let analysis: SpeechAnalysis?
+        if let segmentFrames {
+            // FAAD2 is more than half the work: it runs on two threads, with the front and the analysis.
+            // A short file in smaller segments, so that both workers have some: an eighth of the
+            // file, not under 64 frames (a single segment leaves one core idle, and the analysis
+            // waiting for the whole decode).
+            let size = max(1, min(segmentFrames, max(64, units.count / 8)))
+            let priming = stream.settles ? 0 : Self.stateFrames
+            let frameLength = max(1, stream.frameLength)
+            analysis = SegmentedDecode.speech(
+                sampleRate: rate, channels: channels, segments: (units.count + size - 1) / size, workers: workers,
+                // Every frame gives a frame's length of samples but the first, which gives none.
+                nominalStart: { $0 == 0 ? 0 : ($0 * size - 1) * frameLength }
+            ) { historyFrames in
+                // Before a segment: the frame a fresh decoder gives nothing for, the frames whose output
+                // is the resampler's history, and for SBR and the predicting profiles a few more.
+                let before = 1 + (historyFrames + frameLength - 1) / frameLength + priming
+                return Self.segmentDecoder(
+                    file: file.sharingFile(), config: asc, units: units, rate: rate, channels: channels,
+                    segmentFrames: size, framesBefore: before, historyFrames: historyFrames, frameLength: frameLength)
+            }
+        } else {
+            analysis = OverlappedDecode.speech(sampleRate: rate, channels: channels, front: .withAnalysis) { stream.read(into: $0, frames: $1) }
         }
+        guard let analysis else { throw SpeechNotEstimated(note: "speech not estimated at a sample rate of \(rate) Hz") }
         return analysis
+    }
+
+    /// Frames per segment of the parallel decode, at most: about 6 s at 44.1 kHz, two frames of
+    /// priming per 256 decoded twice, and the few segments in flight (`SegmentedDecode.window`)
+    /// stay small. (64 to 1024 frames ran within 5% of each other on 156 s.)
+    static let segmentFrames = 256
+
+    /// More frames decoded before a segment when the decoder's state outlasts one frame: SBR
+    /// (HE-AAC) and parametric stereo keep a few frames of envelopes and filter banks, AAC Main
+    /// predicts from earlier frames, LTP from the last 2048 samples. The output after them is the
+    /// single stream's to within those decoders' own settling, not bit for bit.
+    static let stateFrames = 8
+
+    /// One worker's decoder for `SegmentedDecode`: segment k is frames k·segmentFrames up to the
+    /// next segment's first, decoded after `framesBefore` frames before it whose output (the
+    /// last `historyFrames` of it) is only the segment's history. The error handling is the
+    /// single stream's (`Stream.decodeNext`): a refused frame is skipped and a fresh decoder
+    /// starts; a change of format, like a read failure, ends the stream.
+    private static func segmentDecoder(
+        file: FileBytes, config: [UInt8], units: [(offset: UInt64, size: Int)], rate: Int, channels: Int,
+        segmentFrames: Int, framesBefore: Int, historyFrames: Int, frameLength: Int
+    ) -> SegmentedDecode.Decode {
+        let frames = FrameDecoder(file: file, config: config, units: units)
+        let keep = historyFrames * channels
+        return { segment, history, samples in
+            history.removeAll(keepingCapacity: true)
+            samples.removeAll(keepingCapacity: true)
+            guard let frames else { return false }
+            let first = segment * segmentFrames, end = min(units.count, first + segmentFrames)
+            // Room for the whole segment at once: grown by doubling, it would be copied on the way.
+            samples.reserveCapacity((end - first) * frameLength * channels)
+            // A fresh decoder for every segment (the first's, too: the caller's has read a frame).
+            guard frames.restart(at: max(0, first - framesBefore)) else { return false }
+            while frames.next < first {
+                switch frames.decodeOne() {
+                case .end: return false  // the segment before ends the stream there
+                case .none: continue
+                case .samples(let decoded, _, _):
+                    history.append(contentsOf: decoded)
+                    if history.count > 2 * keep + 4096 { history.removeFirst(history.count - keep) }
+                }
+            }
+            if history.count > keep { history.removeFirst(history.count - keep) }
+            while frames.next < end {
+                switch frames.decodeOne() {
+                case .end: return false
+                case .none: continue
+                case .samples(let decoded, let r, let c):
+                    guard r == rate, c == channels else { return false }
+                    samples.append(contentsOf: decoded)
+                }
+            }
+            return true
+        }
     }
 
     /// No 3-minute recording holds more frames (AAC at 96 kHz: about 17,000).
     static let maximumUnits = 200_000
 
-    /// FAAD2 over a list of frames, handing out interleaved samples in any block size. Used by one
-    /// thread at a time: the caller until the first frame is decoded, then the decoding thread
-    /// (OverlappedDecode starts it after, and joins it before the caller goes on).
-    // @unchecked: the handle and buffers pass between the two threads at a thread start and join.
-    final class Stream: @unchecked Sendable {
+    /// FAAD2 over a list of frames, one at a time: the error handling the single stream and the
+    /// segments share. Used by one thread at a time.
+    // @unchecked: the handle and buffers pass between threads only at a thread start and join.
+    final class FrameDecoder: @unchecked Sendable {
         private let file: FileBytes
         private let config: [UInt8]
         private let units: [(offset: UInt64, size: Int)]
-        private var next = 0
         private var handle: NeAACDecHandle
         private var input: [UInt8] = []
-        private var decoded: [Float] = []
-        private var taken = 0
-        private var ended = false
-        private(set) var rate = 0
-        private(set) var channels = 0
+        /// The frame `decodeOne` decodes next.
+        private(set) var next = 0
+        /// What FAAD2 said of the last frame it decoded.
+        private(set) var info = NeAACDecFrameInfo()
+
+        enum Outcome {
+            /// The frame's interleaved samples, a whole number of frames of `channels` (FAAD2's
+            /// buffer: valid until the next call), at `rate`.
+            case samples(UnsafeBufferPointer<Float>, rate: Int, channels: Int)
+            /// None from this frame: a fresh decoder's first, or one FAAD2 refused (skipped, and a
+            /// fresh decoder starts at the next).
+            case none
+            /// The stream ends here: no frame left, a read failure, or FAAD2 refusing a fresh decoder.
+            case end
+        }
 
         init?(file: FileBytes, config: [UInt8], units: [(offset: UInt64, size: Int)]) {
             guard let handle = AACDecoder.open(config) else { return nil }
@@ -79,41 +174,86 @@ enum AACDecoder {
 
         deinit { NeAACDecClose(handle) }
 
+        /// A fresh decoder from frame `unit` on; false when FAAD2 refuses one.
+        func restart(at unit: Int) -> Bool {
+            guard let fresh = AACDecoder.open(config) else { return false }
+            NeAACDecClose(handle)
+            handle = fresh
+            next = unit
+            return true
+        }
+
+        /// Decodes frame `next`.
+        func decodeOne() -> Outcome {
+            guard next < units.count else { return .end }
+            let (offset, size) = units[next]
+            next += 1
+            input.removeAll(keepingCapacity: true)
+            guard (try? file.readExactly(at: offset, count: size, appendingTo: &input)) == true else { return .end }
+            // FAAD2's bit reader may look a few bytes past the frame: give it zeros to find.
+            input.append(contentsOf: repeatElement(0, count: AACDecoder.padding))
+            var info = NeAACDecFrameInfo()
+            let output = input.withUnsafeMutableBufferPointer { NeAACDecDecode(handle, &info, $0.baseAddress, UInt(size)) }
+            self.info = info
+            guard info.error == 0, let output else {
+                // Some errors stick (a damaged frame that looks as if it carried SBR fails
+                // every later one): a fresh decoder starts over at the next frame.
+                return restart(at: next) ? .none : .end
+            }
+            // FAAD2's own buffer holds at most 2048 frames per channel (SBR doubles 1024).
+            guard info.samples > 0, info.channels > 0, info.samples <= 4096 * UInt(info.channels) else { return .none }
+            let channels = Int(info.channels)
+            let count = Int(info.samples) - Int(info.samples) % channels
+            return .samples(UnsafeBufferPointer(start: output.assumingMemoryBound(to: Float.self), count: count), rate: Int(info.samplerate), channels: channels)
+        }
+    }
+
+    /// FAAD2 over a list of frames as one stream, handing out interleaved samples in any block
+    /// size. Used by one thread at a time: the caller until the first frame is decoded, then the
+    /// decoding thread (OverlappedDecode starts it after, and joins it before the caller goes on).
+    // @unchecked: the decoder and buffers pass between the two threads at a thread start and join.
+    final class Stream: @unchecked Sendable {
+        private let frames: FrameDecoder
+        private var decoded: [Float] = []
+        private var taken = 0
+        private var ended = false
+        private(set) var rate = 0
+        private(set) var channels = 0
+        /// Frames (per channel) the first frame gave.
+        private(set) var frameLength = 0
+        /// The first frame was plain AAC-LC, without SBR or parametric stereo: its decoder's
+        /// state is the last frame's overlap and nothing older.
+        private(set) var settles = false
+
+        init?(file: FileBytes, config: [UInt8], units: [(offset: UInt64, size: Int)]) {
+            guard let frames = FrameDecoder(file: file, config: config, units: units) else { return nil }
+            self.frames = frames
+        }
+
         /// Decodes frames until one gives samples (kept in `decoded`); false at the end, on a
         /// read failure or when the output's format changes.
         func decodeNext() -> Bool {
-            while next < units.count {
-                let (offset, size) = units[next]
-                next += 1
-                guard let bytes = try? file.readExactly(at: offset, count: size) else { return false }
-                // FAAD2's bit reader may look a few bytes past the frame: give it zeros to find.
-                input.removeAll(keepingCapacity: true)
-                input.append(contentsOf: bytes)
-                input.append(contentsOf: repeatElement(0, count: AACDecoder.padding))
-                var info = NeAACDecFrameInfo()
-                let output = input.withUnsafeMutableBufferPointer { NeAACDecDecode(handle, &info, $0.baseAddress, UInt(size)) }
-                guard info.error == 0, let output else {
-                    // Some errors stick (a damaged frame that looks as if it carried SBR fails
-                    // every later one): a fresh decoder starts over at the next frame.
-                    guard let fresh = AACDecoder.open(config) else { return false }
-                    NeAACDecClose(handle)
-                    handle = fresh
-                    continue
-                }
-                // FAAD2's own buffer holds at most 2048 frames per channel (SBR doubles 1024).
-                guard info.samples > 0, info.channels > 0, info.samples <= 4096 * UInt(info.channels) else { continue }
-                if rate == 0 {
-                    rate = Int(info.samplerate)
-                    channels = Int(info.channels)
-                } else if rate != Int(info.samplerate) || channels != Int(info.channels) {
+            while true {
+                switch frames.decodeOne() {
+                case .end:
                     return false
+                case .none:
+                    continue
+                case .samples(let samples, let r, let c):
+                    if rate == 0 {
+                        rate = r
+                        channels = c
+                        frameLength = samples.count / c
+                        let info = frames.info
+                        settles = info.object_type == 2 && info.sbr == 0 && info.ps == 0  // LC
+                    } else if rate != r || channels != c {
+                        return false
+                    }
+                    decoded = Array(samples)
+                    taken = 0
+                    return true
                 }
-                let count = Int(info.samples) - Int(info.samples) % channels
-                decoded = Array(UnsafeBufferPointer(start: output.assumingMemoryBound(to: Float.self), count: count))
-                taken = 0
-                return true
             }
-            return false
         }
 
         /// Fills `out` with up to `frames` interleaved frames; fewer marks the end.

@@ -26,6 +26,16 @@ final class FileBytes {
         size = UInt64(bytes.count)
     }
 
+    private init(file: PosixFile?, memory: [UInt8], size: UInt64) {
+        self.file = file
+        self.memory = memory
+        self.size = size
+    }
+
+    /// Another reader of the same bytes, with a window of its own, for another thread: the file
+    /// is read with pread, which threads may call at once (a FileBytes itself is not shared).
+    func sharingFile() -> FileBytes { FileBytes(file: file, memory: memory, size: size) }
+
     /// Up to `count` bytes at `offset`; fewer at the end of the file, none past it.
     func read(at offset: UInt64, count: Int) throws -> [UInt8] {
         guard count > 0, offset < size else { return [] }
@@ -45,6 +55,27 @@ final class FileBytes {
     func readExactly(at offset: UInt64, count: Int) throws -> [UInt8]? {
         let bytes = try read(at: offset, count: count)
         return bytes.count == count ? bytes : nil
+    }
+
+    /// `readExactly` appending to `buffer` (nothing when the file ends first, and false): a
+    /// decoder reading every frame saves an array a frame.
+    func readExactly(at offset: UInt64, count: Int, appendingTo buffer: inout [UInt8]) throws -> Bool {
+        guard count > 0 else { return true }
+        guard offset < size, UInt64(count) <= size - offset else { return false }
+        let windowEnd = windowStart + UInt64(window.count)
+        if offset >= windowStart, offset + UInt64(count) <= windowEnd || count <= Self.windowSize {
+            if offset + UInt64(count) > windowEnd {
+                window = try readDirect(at: offset, count: Self.windowSize)
+                windowStart = offset
+            }
+            let from = Int(offset - windowStart)
+            guard from + count <= window.count else { return false }
+            window.withUnsafeBufferPointer { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: $0[from..<(from + count)])) }
+            return true
+        }
+        guard let bytes = try readExactly(at: offset, count: count) else { return false }
+        buffer.append(contentsOf: bytes)
+        return true
     }
 
     private func readDirect(at offset: UInt64, count: Int) throws -> [UInt8] {

@@ -36,8 +36,9 @@ enum OverlappedDecode {
     enum FrontPlacement {
         /// On the decoding thread: for a cheap decoder (PCM, FLAC), where the front is the heavy part.
         case withDecoder
-        /// On the caller's thread, with the frame analysis: for a costly decoder (AAC, MP3),
-        /// which then has a core to itself.
+        /// On the caller's thread, with the frame analysis: for a costly decoder (MP3, Opus),
+        /// which then has a core to itself. (AAC, costlier still, is decoded in segments on two
+        /// threads: `SegmentedDecode`.)
         case withAnalysis
     }
 

@@ -100,6 +100,26 @@ struct Resampler {
         return (whole, phase * tapCount)
     }
 
+    /// Starts a fresh resampler part-way through a stream, at input sample `start` (a segment
+    /// decoded on another thread: `SegmentedDecode`). From then on it produces exactly what one
+    /// fed the whole stream would, from the first output whose filter reaches `start` (the
+    /// outputs before it need only earlier input). `history` is the input just before `start`:
+    /// the filter's length less one sample of it is kept, and what it lacks counts as silence, as
+    /// before a stream's start (exact when `history` holds at least that many, or all before).
+    mutating func resume(at start: Int, history: UnsafeBufferPointer<Float>) {
+        let half = (tapCount - 1) / 2
+        // The first output whose last input (centre + half) is at `start` or after.
+        var low = 0, high = max(0, Int(Double(start) / step) + 2)
+        while low < high {
+            let mid = (low + high) / 2
+            if position(mid).whole + half >= start { high = mid } else { low = mid + 1 }
+        }
+        produced = low
+        let keep = min(history.count, tapCount - 1)
+        pending = Array(history[(history.count - keep)...])
+        pendingStart = start - keep
+    }
+
     /// The outputs still held back by the filter's length, as if silence followed the input;
     /// call once at the end of the stream.
     mutating func finish(into output: inout [Float]) {

@@ -102,6 +102,47 @@ struct SignalFront {
         monoScratch = mono
     }
 
+    /// Input frames per output frame of the resampling (1 without it).
+    var resamplingStep: Double { resampler?.step ?? 1 }
+
+    /// How many frames before a point `resume(at:history:)` needs to go on from there exactly as
+    /// if it had seen the stream from its start: the resampling filter's length less one.
+    var historyFrames: Int { resampler.map { $0.tapCount - 1 } ?? 0 }
+
+    /// Readies a fresh front for the part of a stream from frame `position` on, decoded apart
+    /// (`SegmentedDecode`): its resampler then gives the outputs a front fed the whole stream
+    /// gives from there, bit for bit. `history` holds the interleaved frames just before
+    /// `position`, at least `historyFrames` of them (or all there are); they are downmixed as
+    /// `process` does, and count in no level figure.
+    mutating func resume(at position: Int, history: UnsafeBufferPointer<Float>) {
+        guard var resampler else { return }
+        let c = channels, frames = history.count / c
+        let mono = (0..<frames).map { i -> Float in
+            if c == 1 { return Self.flushed(history[i]) }
+            if c == 2 { return (Self.flushed(history[2 * i]) + Self.flushed(history[2 * i + 1])) * 0.5 }
+            var s: Float = 0
+            for ch in 0..<c { s += Self.flushed(history[i * c + ch]) }
+            return s * (1 / Float(c))
+        }
+        self.resampler = nil
+        mono.withUnsafeBufferPointer { resampler.resume(at: position, history: $0) }
+        self.resampler = resampler
+    }
+
+    /// Adds the level figures of `later`, a front that took the samples after this one's (decoded
+    /// apart and resumed where this one stopped), and takes over its resampler: the result is
+    /// the front that would have seen both parts (its sums of squares added in another order).
+    mutating func absorb(_ later: SignalFront) {
+        for ch in 0..<min(channels, later.channels) {
+            peaks[ch] = max(peaks[ch], later.peaks[ch])
+            sumSquares[ch] += later.sumSquares[ch]
+        }
+        clipped += later.clipped
+        samplesSeen += later.samplesSeen
+        framesDecoded += later.framesDecoded
+        resampler = later.resampler
+    }
+
     /// Samples quieter than this (about -600 dBFS) are silence, passed on as 0: see `vectorLevels`.
     static let flushBelow: Float = 1e-30
 

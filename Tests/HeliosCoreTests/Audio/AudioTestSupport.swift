@@ -26,6 +26,7 @@ struct Fixture: CustomStringConvertible, Sendable {
         Fixture(name: "ok-12s.m4a", format: .mp4, seconds: 12.0, sampleRate: 16000, verdict: nil),
         Fixture(name: "short-4s.m4a", format: .mp4, seconds: 4.0, sampleRate: 8000, verdict: "TOO_SHORT"),
         Fixture(name: "long-200s.m4a", format: .mp4, seconds: 200.0, sampleRate: 8000, verdict: "TOO_LONG"),
+        Fixture(name: "lc-44k-6s.m4a", format: .mp4, seconds: 6.0, sampleRate: 44100, verdict: "TOO_SHORT"),
         Fixture(name: "fragmented-12s.mp4", format: .mp4, seconds: 12.064, sampleRate: 16000, verdict: nil),
         Fixture(name: "ok-12s.webm", format: .webm, seconds: 12.008, sampleRate: 48000, verdict: nil),
         Fixture(name: "short-4s.webm", format: .webm, seconds: 4.008, sampleRate: 48000, verdict: "TOO_SHORT"),

@@ -156,3 +156,57 @@ import Testing
         #expect(front.peaks[0] == 0.5)
     }
 }
+
+/// The resampler and the front resumed part-way through a stream (as each segment's are) give the
+/// outputs of one fed the whole stream, bit for bit, whatever the cuts.
+@Suite(.blocking) struct ResumedFrontTests {
+    private func signal(_ frames: Int, channels: Int) -> [Float] {
+        var state: UInt32 = 0x2545_F491
+        return (0..<(frames * channels)).map { i in
+            state ^= state << 13; state ^= state >> 17; state ^= state << 5
+            return Float(Int32(bitPattern: state)) / 8e9 + Float(sin(Double(i / channels) * 0.013)) * 0.4
+        }
+    }
+
+    @Test(arguments: [(44_100, 1), (48_000, 2), (16_000, 1), (22_050, 3), (11_025, 2)])
+    func resumedFrontsGiveTheWholeStreamsOutput(rate: Int, channels: Int) throws {
+        let frames = rate * 2
+        let input = signal(frames, channels: channels)
+        let fresh = SignalFront(sampleRate: rate, channels: channels, analysisRate: 8000)
+        // The whole stream through one front.
+        var whole: [Float] = [], chunk: [Float] = []
+        var one = fresh
+        input.withUnsafeBufferPointer { one.process($0, into: &chunk) }
+        whole += chunk
+        one.finish(into: &chunk)
+        whole += chunk
+        // Cut at uneven points, the first piece shorter than the filter; each piece through a fresh
+        // front resumed at its start with the history it needs.
+        let cuts = [0, 37, 1024, 1025, 9000, frames / 2 + 1, frames - 700, frames]
+        var pieces: [Float] = []
+        var merged: SignalFront?
+        for (start, end) in zip(cuts, cuts.dropFirst()) {
+            var front = fresh
+            let from = max(0, start - front.historyFrames)
+            if start > 0 {
+                input[(from * channels)..<(start * channels)].withUnsafeBufferPointer { front.resume(at: start, history: $0) }
+            }
+            input[(start * channels)..<(end * channels)].withUnsafeBufferPointer { front.process($0, into: &chunk) }
+            pieces += chunk
+            if end == frames {
+                front.finish(into: &chunk)
+                pieces += chunk
+            }
+            if var total = merged { total.absorb(front); merged = total } else { merged = front }
+        }
+        #expect(pieces.count == whole.count, "\(pieces.count) outputs, whole stream \(whole.count)")
+        let differing = (0..<min(pieces.count, whole.count)).filter { pieces[$0] != whole[$0] }
+        let firstDiffering = differing.first ?? -1
+        #expect(differing.count == 0, "outputs differ, the first at \(firstDiffering)")
+        let total = try #require(merged)
+        #expect(total.peaks == one.peaks)
+        #expect(total.framesDecoded == one.framesDecoded && total.samplesSeen == one.samplesSeen && total.clipped == one.clipped)
+        // Summed per block in Floats, then in Doubles: other blocks, another rounding.
+        for (a, b) in zip(total.sumSquares, one.sumSquares) { #expect(abs(a - b) <= 1e-4 * b, "\(a) against \(b)") }
+    }
+}
