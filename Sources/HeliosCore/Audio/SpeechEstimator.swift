@@ -45,16 +45,24 @@ public struct SpeechAnalysis: Sendable, Equatable {
 ///      low for noise. Unlike flatness it survives noise: at 10 dB SNR it still finds most vowels,
 ///      and it keeps deep voices whose energy lies under 300 Hz.
 /// 3. **Adaptive floor and level**: the floor is the minimum band energy over a window from
-///    `floorPast` seconds before to `floorAhead` after the frame (minimum statistics); the speech
-///    level follows voiced frames (up fast, down slowly). Two thresholds over the floor, as in a
-///    classic double-threshold endpoint detector: a frame is *active* when its energy is over the
-///    floor by `activeShare` of the distance to the speech level (at least `activeAboveFloor` dB),
-///    low enough to keep soft onsets, offsets and syllables; a voiced frame *seeds* speech only
-///    over `seedShare` of that distance (but never more than `seedBelowLevel` dB under the level,
-///    which in noise is all there is). Voiced sound well under the speaker (a voice in the
-///    background, a murmur between phrases) is active but seeds nothing, so it counts only
-///    within the hangover of the speaker's own voice. The floor is never taken more than
-///    `levelRange` dB under the level (digital silence would make anything active).
+///    `floorPast` seconds before to `floorAhead` after the frame (minimum statistics). When the
+///    minimum before the frame and the one up to `regimeAhead` after it differ by more than
+///    `regimeStep` dB, the background changes there (speech next to a gap of digital silence or of
+///    a quieter room): the frame takes the louder side's minimum, its own background, not the
+///    quieter side's, which would make the soft sounds of a noisy room active and seeding for
+///    seconds beside the gap. The speech level follows voiced frames (up fast, down slowly) and
+///    starts afresh after `levelReset` seconds without a voiced frame, so that a quieter speaker
+///    after a long pause is not measured against a louder one's level (the price: a voice alone
+///    after such a pause, even a background one, sets the level itself). Two thresholds over the
+///    floor, as in a classic double-threshold endpoint detector: a frame is *active* when its
+///    energy is over the floor by `activeShare` of the distance to the speech level (at least
+///    `activeAboveFloor` dB), low enough to keep soft onsets, offsets and syllables; a voiced
+///    frame *seeds* speech only over `seedShare` of that distance (but never more than
+///    `seedBelowLevel` dB under the level, which in noise is all there is). Voiced sound well
+///    under the speaker (a voice in the background, a murmur between phrases) is active but seeds
+///    nothing, so it counts only within the hangover of the speaker's own voice. The floor is
+///    never taken more than `levelRange` dB under the level (digital silence would make anything
+///    active).
 /// 4. **Voiced** frames are frames over the seed threshold with a speech-like spectrum (flatness under
 ///    `voicedFlatness`, fine flatness under `voicedFineFlatness` or a pitch strength over
 ///    `weakPitch`, band share over
@@ -70,7 +78,7 @@ public struct SpeechAnalysis: Sendable, Equatable {
 ///    `noisyHangover`/`noisyBridge` in a noisy one (`noisyRange` dB), where noise masks the soft
 ///    ends of words.
 ///
-/// Decisions lag the input by `floorAhead + 2·noisyHangover + pitchRun` seconds held in ring buffers,
+/// Decisions lag the input by `regimeAhead + 2·noisyHangover + pitchRun` seconds held in ring buffers,
 /// so memory does not grow with the file.
 public struct SpeechEstimator {
     // Parameters (see the method above), tuned on bench/speech-real.sh's corpus of real speech.
@@ -78,6 +86,14 @@ public struct SpeechEstimator {
     static let frameSize = 256
     static let bandLow = 300.0, bandHigh = 3400.0
     static let floorPast = 3.0, floorAhead = 1.0
+    /// A change of background: when the minimum over `floorPast` before a frame and the one over
+    /// `regimeAhead` after it (both with the frame) differ by more than `regimeStep` dB, the quieter
+    /// side is another background (digital silence, a quieter room) and the frame's own floor is
+    /// the louder side's.
+    static let regimeAhead = 2.0
+    static let regimeStep: Float = 10
+    /// After this long without a voiced frame, the speech level starts afresh from the next one.
+    static let levelReset = 3.0
     static let activeAboveFloor: Float = 3
     static let activeMinimum: Float = -75
     /// The activity threshold grows with the recording's dynamic range: `activeShare` of the
@@ -181,9 +197,12 @@ public struct SpeechEstimator {
         var active = false
         /// 0 in a clean recording … 1 in a noisy one: how far the speech stands above the floor.
         var noisiness: Float = 0
+        /// The speech level once this frame was analysed (nil before the first voiced frame).
+        var level: Float?
     }
     private var ring: [Features]
     private let floorPastFrames: Int, floorAheadFrames: Int, hangFrames: Int
+    private let regimeAheadFrames: Int, levelResetFrames: Int
     private let minimumVoicedFrames: Int, bridgeFrames: Int
     /// Hangover and bridge in the noisiest recordings (see `noisyRange`).
     private let noisyHangFrames: Int, noisyBridgeFrames: Int
@@ -198,6 +217,8 @@ public struct SpeechEstimator {
     private var poweredFrames = 0
     /// Level of voiced frames, dB (nil before the first).
     private var voicedLevel: Float?
+    /// The last frame that moved `voicedLevel`.
+    private var lastLevelFrame = 0
 
     /// nil when the rate is too low to hold the speech band (below 6 kHz) or above `maximumRate`.
     public init?(sampleRate: Int, channels: Int) {
@@ -258,13 +279,15 @@ public struct SpeechEstimator {
         subwindowFrames = frames(Self.noiseWindow / Double(Self.noiseSubwindows))
         floorPastFrames = frames(Self.floorPast)
         floorAheadFrames = frames(Self.floorAhead)
+        regimeAheadFrames = max(floorAheadFrames, frames(Self.regimeAhead))
+        levelResetFrames = frames(Self.levelReset)
         hangFrames = frames(Self.hangover)
         minimumVoicedFrames = frames(Self.minimumVoiced)
         bridgeFrames = frames(Self.bridge)
         pitchRunFrames = max(minimumVoicedFrames, frames(Self.pitchRun))
         noisyHangFrames = max(hangFrames, frames(Self.noisyHangover))
         noisyBridgeFrames = max(bridgeFrames, frames(Self.noisyBridge))
-        let capacity = floorPastFrames + floorAheadFrames + 4 * noisyHangFrames + 2 * pitchRunFrames + 8
+        let capacity = floorPastFrames + regimeAheadFrames + 4 * noisyHangFrames + 2 * pitchRunFrames + 8
         ring = [Features](repeating: Features(), count: capacity)
         updateNoiseMean()
     }
@@ -412,18 +435,22 @@ public struct SpeechEstimator {
                 && Float(crossings) / Float(n) > Self.fricativeCrossings
         }
         if features.voiced, features.energy > Self.activeMinimum {
-            if let level = voicedLevel {
+            // After a long pause the next voice may be another speaker, or the same one farther
+            // away: a level held from before would hide it.
+            if let level = voicedLevel, analysed - lastLevelFrame <= levelResetFrames {
                 let rate = features.energy > level ? Self.levelRise : Self.levelFall
                 voicedLevel = level + rate * (features.energy - level)
             } else {
                 voicedLevel = features.energy
             }
+            lastLevelFrame = analysed
         }
+        features.level = voicedLevel
         ring[analysed % ring.count] = features
         analysed += 1
-        // A frame's activity needs floorAhead frames after it; its speech decision needs the
+        // A frame's activity needs regimeAhead frames after it; its speech decision needs the
         // activity of hangover frames after it.
-        while activeDecided + floorAheadFrames < analysed { markActive(activeDecided, limit: analysed) }
+        while activeDecided + regimeAheadFrames < analysed { markActive(activeDecided, limit: analysed) }
         while decided + 2 * noisyHangFrames + pitchRunFrames < activeDecided { decide(decided, limit: activeDecided) }
     }
 
@@ -587,25 +614,22 @@ public struct SpeechEstimator {
     /// `voiced`/`fricative` only for active frames.
     @_optimize(speed)
     private mutating func markActive(_ i: Int, limit: Int) {
-        let from = max(0, i - floorPastFrames, analysed - ring.count + 1)
-        let to = min(limit - 1, i + floorAheadFrames)
-        var floor = Float.infinity
-        // The window in the ring: at most two runs (it may wrap), read without a division per frame.
-        ring.withUnsafeBufferPointer { r in
-            let capacity = r.count
-            var j = from % capacity, left = max(from, to) - from + 1
-            while left > 0 {
-                let run = min(left, capacity - j)
-                for k in j..<(j + run) { floor = min(floor, r[k].energy) }
-                left -= run
-                j = 0
-            }
-        }
+        let oldest = max(0, analysed - ring.count + 1)
+        let past = minimumEnergy(from: max(oldest, i - floorPastFrames), to: i)
+        let ahead = minimumEnergy(from: i, to: min(limit - 1, i + floorAheadFrames))
+        var floor = min(past, ahead)
+        // A change of background within reach (a gap of digital silence or of a quieter room
+        // beside the speech): the frame belongs to the louder side (the quieter side's frames lie
+        // under that floor, inactive either way).
+        let beyond = minimumEnergy(from: i + floorAheadFrames + 1, to: min(limit - 1, i + regimeAheadFrames))
+        let farAhead = min(ahead, beyond)
+        if abs(past - farAhead) > Self.regimeStep { floor = max(past, farAhead) }
         var f = ring[i % ring.count]
         floor = max(floor, Self.floorMinimum)
         var above = Self.activeAboveFloor
         var seed = floor + above
-        if let level = voicedLevel {
+        // The level as it stood floorAhead after the frame.
+        if let level = ring[min(limit - 1, i + floorAheadFrames) % ring.count].level {
             floor = max(floor, level - Self.levelRange)
             let range = level - floor
             f.noisiness = min(1, max(0, (Self.cleanRange - range) / (Self.cleanRange - Self.noisyRange)))
@@ -618,6 +642,25 @@ public struct SpeechEstimator {
         f.fricative = f.fricative && f.active
         ring[i % ring.count] = f
         activeDecided = i + 1
+    }
+
+    /// The lowest band energy of frames `from...to` in the ring (+infinity when the range is empty).
+    @_optimize(speed)
+    private func minimumEnergy(from: Int, to: Int) -> Float {
+        guard from <= to else { return .infinity }
+        var lowest = Float.infinity
+        // The range in the ring: at most two runs (it may wrap), read without a division per frame.
+        ring.withUnsafeBufferPointer { r in
+            let capacity = r.count
+            var j = from % capacity, left = to - from + 1
+            while left > 0 {
+                let run = min(left, capacity - j)
+                for k in j..<(j + run) { lowest = min(lowest, r[k].energy) }
+                left -= run
+                j = 0
+            }
+        }
+        return lowest
     }
 
     /// Speech when active and a confirmed voiced frame lies within the hangover.
