@@ -47,7 +47,10 @@ let package = Package(
         ),
         // The commit, build date and compiler `helios version --verbose` reports (scripts/build-info.sh).
         .target(name: "CBuildInfo", path: "Sources/CBuildInfo"),
-        .target(name: "HeliosCore", dependencies: ["CCurl", "CSndFile", "COpus", "CMpg123", "CFAAD", "CBuildInfo"]),
+        // The speech pass's dot products in AVX, chosen at run time, bit for bit those of the
+        // SSE2 SIMD the Swift code compiles to (Sources/CKernels/include/helios_kernels.h).
+        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "HeliosCore", dependencies: ["CCurl", "CSndFile", "COpus", "CMpg123", "CFAAD", "CBuildInfo", "CKernels"]),
         .executableTarget(
             name: "helios-cli",
             dependencies: ["HeliosCore"],

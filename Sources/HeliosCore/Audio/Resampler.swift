@@ -1,3 +1,4 @@
+import CKernels
 import Glibc
 
 /// Streams mono audio down to a lower rate through a low-pass filter: output `m` is the filtered
@@ -224,6 +225,11 @@ private func dotProducts(
     #if DEBUG
     return (dotProduct(a0, b0, n), dotProduct(a1, b1, n))
     #else
+    if haveAVX {
+        var pair: (Float, Float) = (0, 0)
+        withUnsafeMutableBytes(of: &pair) { helios_dot2_avx(a0, b0, a1, b1, n, $0.baseAddress!.assumingMemoryBound(to: Float.self)) }
+        return pair
+    }
     @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
     var i = 0
     var lanes0 = SIMD8<Float>(), more0 = SIMD8<Float>(), lanes1 = SIMD8<Float>(), more1 = SIMD8<Float>()

@@ -175,6 +175,19 @@ struct SignalFront {
         // (Opus after a gap) are subnormal floats, and every filter and FFT step that touches one
         // takes a microcode assist of about a hundred cycles on x86.
         let tiny = SIMD8<Float>(repeating: Self.flushBelow)
+        // Mono on its own: the loop below would do the second channel's work on zeros.
+        while c == 1, i < whole {
+            var a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            var ma = unsafeBitCast(unsafeBitCast(a, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: SIMD8<Float>.self)
+            let quiet = ma .< tiny
+            a.replace(with: 0, where: quiet)
+            ma.replace(with: 0, where: quiet)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: a, as: SIMD8<Float>.self)
+            p0.replace(with: ma, where: ma .> p0)
+            s0 += a * a
+            clips.replace(with: clips + 1, where: ma .>= clip)
+            i += 8
+        }
         while i < whole {
             var a: SIMD8<Float>, b: SIMD8<Float>
             if c == 2 {

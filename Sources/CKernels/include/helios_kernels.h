@@ -1,0 +1,21 @@
+#ifndef HELIOS_KERNELS_H
+#define HELIOS_KERNELS_H
+/* The speech pass's dot products with 256-bit AVX registers, for CPUs that have them.
+
+   Swift compiles SIMD8<Float> for the x86-64 baseline (SSE2), two 128-bit halves per operation;
+   a C function can be compiled for AVX alone and chosen at run time. These give the very bits of
+   `dotProduct` in DotProduct.swift (and the resampler's pair of them): the same eight lanes and
+   two accumulators, each lane a multiply then an add (no fused multiply-add: this file is not
+   compiled for FMA, and contraction is off), the same lane-by-lane reduction from -0 and the
+   same scalar tail. So an estimate does not depend on the machine it ran on. */
+
+/* 1 when the CPU and the OS support AVX (CPUID and XGETBV), checked once. */
+int helios_kernels_avx(void);
+
+/* Σ a[i]·b[i], i < n. Only when helios_kernels_avx() is 1. */
+float helios_dot_avx(const float *a, const float *b, long n);
+
+/* Two of them at once (the resampler's pair of outputs): out[0] for a0·b0, out[1] for a1·b1. */
+void helios_dot2_avx(const float *a0, const float *b0, const float *a1, const float *b1, long n, float *out);
+
+#endif
