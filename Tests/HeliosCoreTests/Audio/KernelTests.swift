@@ -31,7 +31,7 @@ private func referenceDot(_ a: [Float], _ b: [Float]) -> Float {
     return sum
 }
 
-@Test(.enabled(if: haveAVX, "the CPU has no AVX"))
+@Test(.blocking, .enabled(if: haveAVX, "the CPU has no AVX"))
 func avxDotProductsGiveTheBitsOfTheSIMDCode() {
     var generator = SplitMix(seed: 17)
     func random(_ count: Int) -> [Float] {
