@@ -37,8 +37,8 @@ enum OverlappedDecode {
         /// On the decoding thread: for a cheap decoder (PCM, FLAC), where the front is the heavy part.
         case withDecoder
         /// On the caller's thread, with the frame analysis: for a costly decoder (MP3, Opus),
-        /// which then has a core to itself. (AAC, costlier still, is decoded in segments on two
-        /// threads: `SegmentedDecode`.)
+        /// which then has a core to itself. (AAC and WebM Opus, costlier still, are decoded in
+        /// segments on two threads: `SegmentedDecode`.)
         case withAnalysis
     }
 

@@ -9,7 +9,7 @@
 struct WebMDemuxer {
     private static let maxHeaderRead = 12
     private static let maxMetadataSize: UInt64 = 4 << 20
-    private static let maxFrame: UInt64 = 1 << 20
+    static let maxFrame: UInt64 = 1 << 20
 
     struct Info {
         var timecodeScale: UInt64 = 1_000_000

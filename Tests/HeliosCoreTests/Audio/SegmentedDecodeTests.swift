@@ -199,3 +199,30 @@ import Testing
         }
     }
 }
+
+/// WebM Opus is decoded in segments too, each by a fresh libopus decoder primed with 120 ms of
+/// the packets before it. libopus carries a little state from packet to packet, so the samples
+/// are the single stream's to within its settling, not bit for bit: the same length and speech
+/// to within a frame or two per segment boundary, levels to within a few hundredths of a dB.
+@Suite(.blocking) struct SegmentedOpusTests {
+    @Test(arguments: ["ok-12s.webm", "live-12s.webm", "long-200s.webm"])
+    func segmentsGiveTheSingleStreamsAnalysisWithinLibopusSettling(name: String) throws {
+        let file = try #require(FileBytes(path: TestPaths.fixture(name)))
+        let single = try OpusWebMDecoder.analyse(file, segmentPackets: nil)
+        #expect(single.analysedSeconds > 10, "\(single.analysedSeconds) s decoded")
+        let cases: [(packets: Int, workers: Int)] = name == "long-200s.webm"
+            ? [(OpusWebMDecoder.segmentPackets, 2), (64, 2)]
+            : [(OpusWebMDecoder.segmentPackets, 2), (16, 2), (16, 1), (7, 3)]
+        for (packets, workers) in cases {
+            let what = "\(name), \(packets) packets a segment, \(workers) workers"
+            let split = try OpusWebMDecoder.analyse(file, segmentPackets: packets, workers: workers)
+            #expect(split.analysedSeconds == single.analysedSeconds, "\(what)")
+            let boundaries = Double(max(1, Int(single.analysedSeconds / 0.02) / packets))
+            #expect(abs(split.speechSeconds - single.speechSeconds) <= max(0.1, 0.05 * boundaries),
+                    "\(what): \(split.speechSeconds) s, single stream \(single.speechSeconds) s")
+            #expect(abs((split.speechLevel ?? 0) - (single.speechLevel ?? 0)) < 0.05, "\(what)")
+            for (a, b) in zip(split.channelRMS, single.channelRMS) { #expect(abs(a - b) < 0.02, "\(what): RMS \(a), \(b)") }
+            for (a, b) in zip(split.channelPeaks, single.channelPeaks) { #expect(abs(a - b) <= 0.02 * b, "\(what): peak \(a), \(b)") }
+        }
+    }
+}
