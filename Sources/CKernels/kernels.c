@@ -75,3 +75,24 @@ void helios_dot2_avx(const float *a0, const float *b0, const float *a1, const fl
     out[0] = sum0;
     out[1] = sum1;
 }
+
+__attribute__((target("avx")))
+void helios_levels_mono_avx(const float *x, float *out, long n, float tiny, float clip, float *peak8, float *sum8, float *clips8) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 tinyv = _mm256_set1_ps(tiny), clipv = _mm256_set1_ps(clip), one = _mm256_set1_ps(1.0f);
+    __m256 peak = _mm256_loadu_ps(peak8), sum = _mm256_loadu_ps(sum8), clips = _mm256_loadu_ps(clips8);
+    for (long i = 0; i + 8 <= n; i += 8) {
+        __m256 a = _mm256_loadu_ps(x + i);
+        __m256 ma = _mm256_and_ps(a, magnitude);
+        __m256 loud = _mm256_cmp_ps(ma, tinyv, _CMP_NLT_UQ);   /* not (|a| < tiny): kept */
+        a = _mm256_and_ps(a, loud);
+        ma = _mm256_and_ps(ma, loud);
+        _mm256_storeu_ps(out + i, a);
+        peak = _mm256_blendv_ps(peak, ma, _mm256_cmp_ps(ma, peak, _CMP_GT_OQ));
+        sum = _mm256_add_ps(sum, _mm256_mul_ps(a, a));
+        clips = _mm256_blendv_ps(clips, _mm256_add_ps(clips, one), _mm256_cmp_ps(ma, clipv, _CMP_GE_OQ));
+    }
+    _mm256_storeu_ps(peak8, peak);
+    _mm256_storeu_ps(sum8, sum);
+    _mm256_storeu_ps(clips8, clips);
+}

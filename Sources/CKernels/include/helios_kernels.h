@@ -18,4 +18,10 @@ float helios_dot_avx(const float *a, const float *b, long n);
 /* Two of them at once (the resampler's pair of outputs): out[0] for a0·b0, out[1] for a1·b1. */
 void helios_dot2_avx(const float *a0, const float *b0, const float *a1, const float *b1, long n, float *out);
 
+/* SignalFront's vector levels over n mono samples (n a multiple of 8), eight lanes as its SIMD8
+   loop: samples under `tiny` in magnitude become 0 and are written to out; each lane keeps its
+   largest magnitude (peak8), its sum of squares (sum8) and its count of magnitudes at or over
+   `clip` (clips8, counted in floats), all updated in place, so the caller reduces them as before. */
+void helios_levels_mono_avx(const float *x, float *out, long n, float tiny, float clip, float *peak8, float *sum8, float *clips8);
+
 #endif

@@ -1,3 +1,4 @@
+import CKernels
 /// The first stage of the speech pass, the one that sees every decoded sample: the per-channel
 /// level figures (peak, RMS, clipping), the downmix to mono (mean of the channels), and the
 /// low-pass and resampling to the analysis rate. It holds no frames, so it can run on the
@@ -175,6 +176,21 @@ struct SignalFront {
         // (Opus after a gap) are subnormal floats, and every filter and FFT step that touches one
         // takes a microcode assist of about a hundred cycles on x86.
         let tiny = SIMD8<Float>(repeating: Self.flushBelow)
+        // Mono with AVX: the same lanes in 256-bit registers (CKernels), the same bits.
+        if c == 1, haveAVX, whole > 0 {
+            withUnsafeMutablePointer(to: &p0) { peak in
+                withUnsafeMutablePointer(to: &s0) { sum in
+                    withUnsafeMutablePointer(to: &clips) { count in
+                        helios_levels_mono_avx(
+                            x, out, whole, Self.flushBelow, SpeechEstimator.clipLevel,
+                            UnsafeMutableRawPointer(peak).assumingMemoryBound(to: Float.self),
+                            UnsafeMutableRawPointer(sum).assumingMemoryBound(to: Float.self),
+                            UnsafeMutableRawPointer(count).assumingMemoryBound(to: Float.self))
+                    }
+                }
+            }
+            i = whole
+        }
         // Mono on its own: the loop below would do the second channel's work on zeros.
         while c == 1, i < whole {
             var a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)

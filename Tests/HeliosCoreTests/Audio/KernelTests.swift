@@ -59,3 +59,38 @@ func avxDotProductsGiveTheBitsOfTheSIMDCode() {
         #expect(pair[1].bitPattern == expected1.bitPattern, "n = \(n)")
     }
 }
+
+/// SignalFront's mono levels in AVX against its SIMD8 loop's arithmetic, lane by lane in scalar
+/// code: flushing, the written samples, each lane's peak, sum of squares and clip count.
+@Test(.blocking, .enabled(if: haveAVX, "the CPU has no AVX"))
+func avxMonoLevelsGiveTheBitsOfTheSIMDCode() {
+    var generator = SplitMix(seed: 23)
+    let n = 8 * 125
+    var x = (0..<n).map { _ in Float(generator.next() % 2_000_001) / 1_000_000 - 1 }
+    for k in stride(from: 3, to: n, by: 37) { x[k] = Float(generator.next() % 100) * 1e-32 }  // under the flush level
+    for k in stride(from: 5, to: n, by: 41) { x[k] = k % 2 == 0 ? 1 : -0.995 }  // clipped
+    let tiny = SignalFront.flushBelow, clip = SpeechEstimator.clipLevel
+    var peak = [Float](repeating: 0, count: 8), sum = peak, clips = peak
+    var expectedOut = [Float](repeating: 0, count: n)
+    for i in 0..<n {
+        let lane = i % 8
+        var a = x[i], ma = abs(x[i])
+        if ma < tiny { a = 0; ma = 0 }
+        expectedOut[i] = a
+        if ma > peak[lane] { peak[lane] = ma }
+        sum[lane] += a * a
+        if ma >= clip { clips[lane] += 1 }
+    }
+    var out = [Float](repeating: .nan, count: n)
+    var gotPeak = [Float](repeating: 0, count: 8), gotSum = gotPeak, gotClips = gotPeak
+    x.withUnsafeBufferPointer { xb in
+        out.withUnsafeMutableBufferPointer { ob in
+            helios_levels_mono_avx(xb.baseAddress, ob.baseAddress, n, tiny, clip, &gotPeak, &gotSum, &gotClips)
+        }
+    }
+    #expect(out.map(\.bitPattern) == expectedOut.map(\.bitPattern))
+    #expect(gotPeak.map(\.bitPattern) == peak.map(\.bitPattern))
+    #expect(gotSum.map(\.bitPattern) == sum.map(\.bitPattern))
+    #expect(gotClips == clips)
+    #expect(clips.reduce(0, +) > 10 && expectedOut.contains(0))
+}
