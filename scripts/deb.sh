@@ -26,8 +26,12 @@ depends=$(cd "$work/src" && dpkg-shlibdeps -O "$root/usr/bin/helios" "$root/usr/
 [ -n "$depends" ] || { echo "dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 # helios opens libcurl with dlopen at its first exchange with a server (Sources/CCurl), which
 # dpkg-shlibdeps cannot see: curl_multi_poll, the newest function it calls, is from 7.66.0.
-if [[ "$depends" != *"libcurl4 "* ]]; then
-    depends=$(printf '%s\n' "${depends//, /$'\n'}" "libcurl4 (>= 7.66.0)" | LC_ALL=C sort | paste -sd, | sed 's/,/, /g')
+# (helios-emulator links libcurl through FoundationNetworking, for which 7.63.0 would do.)
+curl_min=7.66.0
+found=$(sed -n 's/.*libcurl4 (>= \([^)]*\)).*/\1/p' <<<"$depends")
+if [ -z "$found" ] || dpkg --compare-versions "$found" lt "$curl_min"; then
+    depends=$(printf '%s\n' "${depends//, /$'\n'}" | grep -v '^libcurl4\( \|$\)' | { cat; echo "libcurl4 (>= $curl_min)"; } \
+        | LC_ALL=C sort | paste -sd, | sed 's/,/, /g')
 fi
 size=$(du -sk "$root/usr" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" -e "s/@DEPENDS@/$depends/" \

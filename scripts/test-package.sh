@@ -26,6 +26,8 @@ for lib in libc6 libcurl4 libsndfile1 libopus0 libmpg123-0 libfaad2; do
     [[ "$depends" == *"$lib "* ]] || fail "Depends lacks $lib"
 done
 [[ "$depends" != *swift* ]] || fail "Depends names a Swift library: the runtime should be linked in"
+# helios opens libcurl itself and calls curl_multi_poll (7.66.0): see scripts/deb.sh.
+[[ "$depends" == *"libcurl4 (>= 7.66.0)"* ]] || fail "Depends does not ask for libcurl4 (>= 7.66.0): $depends"
 ok "Depends computed from the binaries, no Swift runtime"
 lintian_out=$(lintian "$deb" 2>&1 | grep -v "running with root privileges" || true)
 if grep -q "^E:" <<<"$lintian_out"; then echo "$lintian_out"; fail "lintian reports errors"; fi
