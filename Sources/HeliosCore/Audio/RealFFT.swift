@@ -189,57 +189,16 @@ struct RealFFT {
         }
     }
 
-    /// One radix-2 stage: butterflies of `span` over the whole transform. From span 8 on, eight
-    /// butterflies at a time; the arithmetic is the scalar loop's, lane by lane, so both give the
-    /// same bits.
+    /// One radix-2 stage: butterflies of `span` over the whole transform, vectorised from span 4
+    /// on (`vectorStage`); both ways give the same bits.
     @inline(__always) @_optimize(speed)
     private static func stage(
         _ re: UnsafeMutablePointer<Float>, _ im: UnsafeMutablePointer<Float>, half: Int, span: Int,
         _ wr: UnsafePointer<Float>, _ wi: UnsafePointer<Float>, vectorised: Bool
     ) {
+        if vectorised, span == 4 { return vectorStage(SIMD4<Float>.self, re, im, half: half, span: span, wr, wi) }
+        if vectorised, span >= 8 { return vectorStage(SIMD8<Float>.self, re, im, half: half, span: span, wr, wi) }
         var start = 0
-        if vectorised, span == 4 {
-            while start < half {
-                let a = start, b = start &+ 4
-                let cr = UnsafeRawPointer(wr).loadUnaligned(as: SIMD4<Float>.self)
-                let ci = UnsafeRawPointer(wi).loadUnaligned(as: SIMD4<Float>.self)
-                let br = UnsafeRawPointer(re + b).loadUnaligned(as: SIMD4<Float>.self)
-                let bi = UnsafeRawPointer(im + b).loadUnaligned(as: SIMD4<Float>.self)
-                let ar = UnsafeRawPointer(re + a).loadUnaligned(as: SIMD4<Float>.self)
-                let ai = UnsafeRawPointer(im + a).loadUnaligned(as: SIMD4<Float>.self)
-                let tr = br * cr - bi * ci
-                let ti = br * ci + bi * cr
-                UnsafeMutableRawPointer(re + b).storeBytes(of: ar - tr, as: SIMD4<Float>.self)
-                UnsafeMutableRawPointer(im + b).storeBytes(of: ai - ti, as: SIMD4<Float>.self)
-                UnsafeMutableRawPointer(re + a).storeBytes(of: ar + tr, as: SIMD4<Float>.self)
-                UnsafeMutableRawPointer(im + a).storeBytes(of: ai + ti, as: SIMD4<Float>.self)
-                start &+= 8
-            }
-            return
-        }
-        if vectorised, span >= 8 {
-            while start < half {
-                var j = 0
-                while j < span {
-                    let a = start &+ j, b = a &+ span
-                    let cr = UnsafeRawPointer(wr + j).loadUnaligned(as: SIMD8<Float>.self)
-                    let ci = UnsafeRawPointer(wi + j).loadUnaligned(as: SIMD8<Float>.self)
-                    let br = UnsafeRawPointer(re + b).loadUnaligned(as: SIMD8<Float>.self)
-                    let bi = UnsafeRawPointer(im + b).loadUnaligned(as: SIMD8<Float>.self)
-                    let ar = UnsafeRawPointer(re + a).loadUnaligned(as: SIMD8<Float>.self)
-                    let ai = UnsafeRawPointer(im + a).loadUnaligned(as: SIMD8<Float>.self)
-                    let tr = br * cr - bi * ci
-                    let ti = br * ci + bi * cr
-                    UnsafeMutableRawPointer(re + b).storeBytes(of: ar - tr, as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(im + b).storeBytes(of: ai - ti, as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(re + a).storeBytes(of: ar + tr, as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(im + a).storeBytes(of: ai + ti, as: SIMD8<Float>.self)
-                    j &+= 8
-                }
-                start &+= 2 &* span
-            }
-            return
-        }
         while start < half {
             for j in 0..<span {
                 let a = start &+ j, b = a &+ span
@@ -250,6 +209,34 @@ struct RealFFT {
                 im[b] = im[a] - ti
                 re[a] += tr
                 im[a] += ti
+            }
+            start &+= 2 &* span
+        }
+    }
+
+    /// `stage` for a span that is a multiple of `V`'s width, `V.scalarCount` butterflies at a time:
+    /// lane by lane the scalar loop's arithmetic, so the same bits.
+    @inline(__always) @_optimize(speed)
+    private static func vectorStage<V: SIMD>(
+        _: V.Type, _ re: UnsafeMutablePointer<Float>, _ im: UnsafeMutablePointer<Float>, half: Int, span: Int,
+        _ wr: UnsafePointer<Float>, _ wi: UnsafePointer<Float>
+    ) where V.Scalar == Float {
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+        @inline(__always) func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+        var start = 0
+        while start < half {
+            var j = 0
+            while j < span {
+                let a = start &+ j, b = a &+ span
+                let cr = load(wr + j), ci = load(wi + j)
+                let br = load(re + b), bi = load(im + b), ar = load(re + a), ai = load(im + a)
+                let tr = br * cr - bi * ci
+                let ti = br * ci + bi * cr
+                store(ar - tr, re + b)
+                store(ai - ti, im + b)
+                store(ar + tr, re + a)
+                store(ai + ti, im + a)
+                j &+= V.scalarCount
             }
             start &+= 2 &* span
         }
