@@ -46,7 +46,10 @@ final class OpusPacketDecoder: @unchecked Sendable {
     }
 
     /// Throws when more than a tenth of the packets failed: the estimate would be a guess.
-    func checkFailures() throws {
+    func checkFailures() throws { try Self.checkFailures(packets: packets, failures: failures) }
+
+    /// The same rule over counts summed from several decoders (`OpusWebMDecoder`'s segments).
+    static func checkFailures(packets: Int, failures: Int) throws {
         guard failures > 0, failures * 10 > packets else { return }
         throw SpeechNotEstimated(note: "speech not estimated: \(failures) of \(packets) Opus packets could not be decoded")
     }

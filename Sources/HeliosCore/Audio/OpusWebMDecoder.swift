@@ -44,15 +44,9 @@ enum OpusWebMDecoder {
         let decoder = try OpusPacketDecoder(channels: channels)
         guard let segmentPackets else {
             let analysis = try OverlappedDecode.speech(sampleRate: Int(OpusPacketDecoder.rate), channels: channels, front: .withAnalysis) { push in
-                try webm.walk { element in
-                    guard case .cluster(let cluster) = element else { return .skip }
-                    let next = try webm.blocks(in: cluster) { block in
-                        if let want = track.number, want != block.track { return }
-                        if block.isLaced { throw SpeechNotEstimated(note: "speech not estimated: the WebM file laces its Opus blocks") }
-                        guard let packet = try webm.frame(of: block) else { return }
-                        packet.withUnsafeBufferPointer { decoder.decode($0, into: push) }
-                    }
-                    return .resume(at: next)
+                try forEachBlock(of: track, in: webm) { block in
+                    guard let packet = try webm.frame(of: block) else { return }
+                    packet.withUnsafeBufferPointer { decoder.decode($0, into: push) }
                 }
             }
             guard let analysis else { throw SpeechNotEstimated(note: "speech not estimated at a sample rate of \(OpusPacketDecoder.rate) Hz") }
@@ -63,22 +57,16 @@ enum OpusWebMDecoder {
         // headers and two bytes a packet: no decoding), so that two threads can share libopus.
         var units: [(offset: UInt64, size: Int)] = []
         var prefix = [0]
-        try webm.walk { element in
-            guard case .cluster(let cluster) = element else { return .skip }
-            let next = try webm.blocks(in: cluster) { block in
-                if let want = track.number, want != block.track { return }
-                if block.isLaced { throw SpeechNotEstimated(note: "speech not estimated: the WebM file laces its Opus blocks") }
-                // What `frame(of:)` refuses, the single stream skips.
-                guard block.frameSize > 0, block.frameSize <= WebMDemuxer.maxFrame else { return }
-                guard units.count < Self.maximumPackets else {
-                    throw SpeechNotEstimated(note: "speech not estimated: the WebM file holds too many Opus packets")
-                }
-                let head = try file.read(at: block.frameStart, count: min(2, Int(block.frameSize)))
-                let count = head.isEmpty ? 0 : Int(max(0, opus_packet_get_nb_samples(head, Int32(head.count), OpusPacketDecoder.rate)))
-                units.append((block.frameStart, Int(block.frameSize)))
-                prefix.append(prefix[prefix.count - 1] + count)
+        try forEachBlock(of: track, in: webm) { block in
+            // What `frame(of:)` refuses, the single stream skips.
+            guard block.frameSize > 0, block.frameSize <= WebMDemuxer.maxFrame else { return }
+            guard units.count < Self.maximumPackets else {
+                throw SpeechNotEstimated(note: "speech not estimated: the WebM file holds too many Opus packets")
             }
-            return .resume(at: next)
+            let head = try file.read(at: block.frameStart, count: min(2, Int(block.frameSize)))
+            let count = head.isEmpty ? 0 : Int(max(0, opus_packet_get_nb_samples(head, Int32(head.count), OpusPacketDecoder.rate)))
+            units.append((block.frameStart, Int(block.frameSize)))
+            prefix.append(prefix[prefix.count - 1] + count)
         }
         let size = max(1, min(segmentPackets, max(32, units.count / 8)))
         let tally = Tally()
@@ -93,10 +81,24 @@ enum OpusWebMDecoder {
         if let error = tally.error { throw error }
         guard let analysis else { throw SpeechNotEstimated(note: "speech not estimated at a sample rate of \(OpusPacketDecoder.rate) Hz") }
         let (packets, failures) = tally.counts
-        if failures > 0, failures * 10 > packets {
-            throw SpeechNotEstimated(note: "speech not estimated: \(failures) of \(packets) Opus packets could not be decoded")
-        }
+        try OpusPacketDecoder.checkFailures(packets: packets, failures: failures)
         return analysis
+    }
+
+    /// The blocks of `track`, cluster by cluster, in file order: what both the single stream and
+    /// the list of packets walk. Laced blocks end the estimate (see the type's note).
+    private static func forEachBlock(
+        of track: WebMDemuxer.Track, in webm: WebMDemuxer, _ body: (WebMDemuxer.Block) throws -> Void
+    ) throws {
+        try webm.walk { element in
+            guard case .cluster(let cluster) = element else { return .skip }
+            let next = try webm.blocks(in: cluster) { block in
+                if let want = track.number, want != block.track { return }
+                if block.isLaced { throw SpeechNotEstimated(note: "speech not estimated: the WebM file laces its Opus blocks") }
+                try body(block)
+            }
+            return .resume(at: next)
+        }
     }
 
     /// Packets per segment of the parallel decode, at most: about 5 s of 20 ms packets (a short
