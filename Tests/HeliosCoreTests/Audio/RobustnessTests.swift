@@ -90,7 +90,9 @@ private let tracks = tracksElement(codec: nil)
 /// A live recording as browsers write it: unknown-size Segment and Clusters, no Duration, 20 ms
 /// blocks (each a tiny mono Opus packet). `lacedBlock`: that block (counted over the whole file)
 /// says it is Xiph-laced.
-private func liveWebM(clusters: [(timecode: UInt16, blocks: Int)], codec: String? = nil, lacedBlock: Int? = nil) -> [UInt8] {
+private func liveWebM(
+    clusters: [(timecode: UInt16, blocks: Int)], codec: String? = nil, lacedBlock: Int? = nil, badPackets: Range<Int> = 0..<0
+) -> [UInt8] {
     var bytes = ebmlHeader + segmentID + unknownSize
     bytes += element([0x15, 0x49, 0xA9, 0x66], element([0x2A, 0xD7, 0xB1], [0x0F, 0x42, 0x40]))
     bytes += tracksElement(codec: codec)
@@ -100,7 +102,9 @@ private func liveWebM(clusters: [(timecode: UInt16, blocks: Int)], codec: String
         for i in 0..<cluster.blocks {
             let t = UInt16(i * 20)
             let flags: UInt8 = count == lacedBlock ? 0x82 : 0x80
-            bytes += element([0xA3], [0x81, UInt8(t >> 8), UInt8(t & 0xFF), flags, 0x78, 0xFF, 0xFE])
+            // A bad packet: code 3 (several frames) with a frame count of 0, which libopus refuses.
+            let packet: [UInt8] = badPackets.contains(count) ? [0x7B, 0x00] : [0x78, 0xFF, 0xFE]
+            bytes += element([0xA3], [0x81, UInt8(t >> 8), UInt8(t & 0xFF), flags] + packet)
             count += 1
         }
     }
@@ -115,6 +119,24 @@ private func liveWebM(clusters: [(timecode: UInt16, blocks: Int)], codec: String
     let laced = RecordingValidator.validate(path: AudioScratch.write("live-laced.webm", liveWebM(clusters: [(0, 500), (10_000, 100)], codec: "A_OPUS", lacedBlock: 450)))
     #expect(laced.audio?.speechSeconds == nil)
     #expect(laced.warnings == [ValidationFinding(code: "SPEECH_UNKNOWN", message: "speech not estimated: the WebM file laces its Opus blocks")], "\(laced)")
+}
+
+/// Packets libopus refuses are counted once each, whichever segment decodes them (the priming
+/// before a segment decodes some twice): over a tenth of them makes the estimate unknown, as in
+/// the single stream; a few are passed over.
+@Test(.blocking) func undecodableWebMPacketsAreCountedOnceAcrossSegments() throws {
+    let many = AudioScratch.write("live-bad.webm", liveWebM(clusters: [(0, 500), (10_000, 100)], codec: "A_OPUS", badPackets: 100..<600))
+    let message = "speech not estimated: 500 of 600 Opus packets could not be decoded"
+    let report = RecordingValidator.validate(path: many)
+    #expect(report.audio?.speechSeconds == nil)
+    #expect(report.warnings == [ValidationFinding(code: "SPEECH_UNKNOWN", message: message)], "\(report)")
+    let file = try #require(FileBytes(path: many))
+    for segmentPackets in [nil, 16, 256] as [Int?] {
+        let error = #expect(throws: SpeechNotEstimated.self) { try OpusWebMDecoder.analyse(file, segmentPackets: segmentPackets) }
+        #expect(error?.note == message, "\(String(describing: segmentPackets)) packets a segment")
+    }
+    let few = AudioScratch.write("live-few-bad.webm", liveWebM(clusters: [(0, 500), (10_000, 100)], codec: "A_OPUS", badPackets: 70..<100))
+    #expect(RecordingValidator.validate(path: few).audio?.speechSeconds != nil)
 }
 
 @Test(.blocking) func liveWebMWithUnknownSizesIsMeasuredFromItsLastBlock() throws {
