@@ -136,6 +136,27 @@ enum AACDecoder {
         }
     }
 
+    /// The channel configuration an AudioSpecificConfig states (ISO 14496-3 1.6.2.1: object type,
+    /// sampling frequency index, channel configuration), or nil when it is cut short. (FAAD2's own
+    /// parse says 2 for 1, as its decoder hands out.)
+    static func channelConfiguration(_ asc: [UInt8]) -> Int? {
+        var bits = 0
+        func read(_ count: Int) -> Int? {
+            guard bits + count <= asc.count * 8 else { return nil }
+            var value = 0
+            for _ in 0..<count {
+                value = value << 1 | Int(asc[bits >> 3] >> (7 - UInt8(bits & 7)) & 1)
+                bits += 1
+            }
+            return value
+        }
+        guard let objectType = read(5) else { return nil }
+        if objectType == 31 { guard read(6) != nil else { return nil } }
+        guard let frequencyIndex = read(4) else { return nil }
+        if frequencyIndex == 15 { guard read(24) != nil else { return nil } }
+        return read(4)
+    }
+
     /// No 3-minute recording holds more frames (AAC at 96 kHz: about 17,000).
     static let maximumUnits = 200_000
 
@@ -148,6 +169,11 @@ enum AACDecoder {
         private let units: [(offset: UInt64, size: Int)]
         private var handle: NeAACDecHandle
         private var input: [UInt8] = []
+        /// The track is coded as one channel, which FAAD2 (built for parametric stereo) hands out
+        /// as two: `decodeOne` gives it back as one, and the front does half the work.
+        private let codedMono: Bool
+        /// That one channel (as FAAD2's own buffer, valid until the next frame).
+        private let mono = UnsafeMutablePointer<Float>.allocate(capacity: 4096)
         /// The frame `decodeOne` decodes next.
         private(set) var next = 0
         /// What FAAD2 said of the last frame it decoded.
@@ -170,9 +196,13 @@ enum AACDecoder {
             self.config = config
             self.units = units
             self.handle = handle
+            codedMono = AACDecoder.channelConfiguration(config) == 1
         }
 
-        deinit { NeAACDecClose(handle) }
+        deinit {
+            NeAACDecClose(handle)
+            mono.deallocate()
+        }
 
         /// A fresh decoder from frame `unit` on; false when FAAD2 refuses one.
         func restart(at unit: Int) -> Bool {
@@ -204,7 +234,22 @@ enum AACDecoder {
             guard info.samples > 0, info.channels > 0, info.samples <= 4096 * UInt(info.channels) else { return .none }
             let channels = Int(info.channels)
             let count = Int(info.samples) - Int(info.samples) % channels
-            return .samples(UnsafeBufferPointer(start: output.assumingMemoryBound(to: Float.self), count: count), rate: Int(info.samplerate), channels: channels)
+            let samples = UnsafeBufferPointer(start: output.assumingMemoryBound(to: Float.self), count: count)
+            if codedMono, channels == 2 { return .samples(oneChannel(samples, stereo: info.ps != 0), rate: Int(info.samplerate), channels: 1) }
+            return .samples(samples, rate: Int(info.samplerate), channels: channels)
+        }
+
+        /// A mono track's frame as FAAD2 gives it, two channels, as one: the left of two copies
+        /// (the front's mix of two equal channels is that channel, bit for bit, and its level
+        /// figures the same), or the mix the front makes when parametric stereo made two.
+        private func oneChannel(_ pairs: UnsafeBufferPointer<Float>, stereo: Bool) -> UnsafeBufferPointer<Float> {
+            let frames = min(pairs.count / 2, 4096)
+            if stereo {
+                for i in 0..<frames { mono[i] = (SignalFront.flushed(pairs[2 * i]) + SignalFront.flushed(pairs[2 * i + 1])) * 0.5 }
+            } else {
+                for i in 0..<frames { mono[i] = pairs[2 * i] }
+            }
+            return UnsafeBufferPointer(start: mono, count: frames)
         }
     }
 
