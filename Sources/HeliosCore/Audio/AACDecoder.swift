@@ -61,19 +61,20 @@ enum AACDecoder {
             // file, not under 64 frames (a single segment leaves one core idle, and the analysis
             // waiting for the whole decode).
             let size = max(1, min(segmentFrames, max(64, units.count / 8)))
+            let starts = SegmentedDecode.plan(count: units.count, size: size, smallest: 32)
             let priming = stream.settles ? 0 : Self.stateFrames
             let frameLength = max(1, stream.frameLength)
             analysis = SegmentedDecode.speech(
-                sampleRate: rate, channels: channels, segments: (units.count + size - 1) / size, workers: workers,
+                sampleRate: rate, channels: channels, segments: starts.count - 1, workers: workers,
                 // Every frame gives a frame's length of samples but the first, which gives none.
-                nominalStart: { $0 == 0 ? 0 : ($0 * size - 1) * frameLength }
+                nominalStart: { $0 == 0 ? 0 : (starts[$0] - 1) * frameLength }
             ) { historyFrames in
                 // Before a segment: the frame a fresh decoder gives nothing for, the frames whose output
                 // is the resampler's history, and for SBR and the predicting profiles a few more.
                 let before = 1 + (historyFrames + frameLength - 1) / frameLength + priming
                 return Self.segmentDecoder(
                     file: file.sharingFile(), config: asc, units: units, rate: rate, channels: channels,
-                    segmentFrames: size, framesBefore: before, historyFrames: historyFrames, frameLength: frameLength)
+                    starts: starts, framesBefore: before, historyFrames: historyFrames, frameLength: frameLength)
             }
         } else {
             analysis = OverlappedDecode.speech(sampleRate: rate, channels: channels, front: .withAnalysis) { stream.read(into: $0, frames: $1) }
@@ -93,14 +94,14 @@ enum AACDecoder {
     /// single stream's to within those decoders' own settling, not bit for bit.
     static let stateFrames = 8
 
-    /// One worker's decoder for `SegmentedDecode`: segment k is frames k·segmentFrames up to the
+    /// One worker's decoder for `SegmentedDecode`: segment k is frames `starts[k]` up to the
     /// next segment's first, decoded after `framesBefore` frames before it whose output (the
     /// last `historyFrames` of it) is only the segment's history. The error handling is the
     /// single stream's (`Stream.decodeNext`): a refused frame is skipped and a fresh decoder
     /// starts; a change of format, like a read failure, ends the stream.
     private static func segmentDecoder(
         file: FileBytes, config: [UInt8], units: [(offset: UInt64, size: Int)], rate: Int, channels: Int,
-        segmentFrames: Int, framesBefore: Int, historyFrames: Int, frameLength: Int
+        starts: [Int], framesBefore: Int, historyFrames: Int, frameLength: Int
     ) -> SegmentedDecode.Decode {
         let frames = FrameDecoder(file: file, config: config, units: units)
         let keep = historyFrames * channels
@@ -108,7 +109,7 @@ enum AACDecoder {
             history.removeAll(keepingCapacity: true)
             samples.removeAll(keepingCapacity: true)
             guard let frames else { return false }
-            let first = segment * segmentFrames, end = min(units.count, first + segmentFrames)
+            let first = starts[segment], end = starts[segment + 1]
             // Room for the whole segment at once: grown by doubling, it would be copied on the way.
             samples.reserveCapacity((end - first) * frameLength * channels)
             // A fresh decoder for every segment (the first's, too: the caller's has read a frame).

@@ -23,6 +23,23 @@ enum SegmentedDecode {
     /// the stream goes on after it (false: it ended inside, on a read failure or a change of format).
     typealias Decode = (_ segment: Int, _ history: inout [Float], _ samples: inout [Float]) -> Bool
 
+    /// Where segments of at most `size` units start, for `count` units: `size` each, then halving
+    /// over the last `2 · size` down to `smallest` (none smaller but the last, nor a sliver after
+    /// it), so that the workers finish close together: the last segment is the only work left,
+    /// with one worker waiting. The last entry is `count`.
+    static func plan(count: Int, size: Int, smallest: Int) -> [Int] {
+        let size = max(1, size), smallest = max(1, min(smallest, size))
+        var starts = [0], at = 0
+        while at < count {
+            let left = count - at
+            var piece = min(left, size, max(smallest, (left + 1) / 2))
+            if left - piece < smallest, left <= size { piece = left }  // no sliver after it
+            at += piece
+            starts.append(at)
+        }
+        return starts
+    }
+
     /// How far past the oldest segment not yet analysed a worker may start one: the segments
     /// decoded and not yet analysed, so the memory held, stay at most this many.
     static let window = 4

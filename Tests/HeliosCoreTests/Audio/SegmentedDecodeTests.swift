@@ -225,4 +225,25 @@ import Testing
             for (a, b) in zip(split.channelPeaks, single.channelPeaks) { #expect(abs(a - b) <= 0.02 * b, "\(what): peak \(a), \(b)") }
         }
     }
+
+    /// Segments of the full size, then halving over the last two down to the smallest, covering
+    /// every unit once in order; no sliver after the last.
+    @Test func segmentsHalveTowardsTheEnd() {
+        let starts = SegmentedDecode.plan(count: 6719, size: 256, smallest: 32)
+        let sizes = zip(starts.dropFirst(), starts).map { $0 - $1 }
+        #expect(starts.first == 0 && starts.last == 6719)
+        #expect(Array(sizes.suffix(5)) == [256, 160, 80, 40, 39], "\(sizes.suffix(8))")
+        #expect(sizes.dropLast(4).allSatisfy { $0 == 256 })
+        for (count, size, smallest) in [(1, 256, 32), (31, 256, 32), (256, 256, 32), (257, 256, 32), (512, 256, 32), (100, 8, 32), (17, 1, 1), (0, 256, 32), (1000, 64, 32)] {
+            let starts = SegmentedDecode.plan(count: count, size: size, smallest: smallest)
+            let sizes = zip(starts.dropFirst(), starts).map { $0 - $1 }
+            let what = "\(count) units, \(size) a segment: \(sizes)"
+            #expect(starts.first == 0 && starts.last == count, "\(what)")
+            #expect(sizes.allSatisfy { $0 >= 1 && $0 <= size }, "\(what)")
+            #expect(zip(sizes, sizes.dropFirst()).allSatisfy { $0 >= $1 }, "\(what): growing")
+            #expect(sizes.dropLast().allSatisfy { $0 >= min(smallest, size) }, "\(what): a small one before the last")
+        }
+        #expect(SegmentedDecode.plan(count: 0, size: 256, smallest: 32) == [0])
+    }
+
 }
