@@ -7,14 +7,6 @@ import Testing
 /// FAAD2, built for parametric stereo, hands a one-channel AAC track out as two equal channels;
 /// helios takes one, so that the front does half the work, and must give the same figures.
 @Suite(.blocking) struct AACChannelTests {
-    private func frames(_ name: String) throws -> (FileBytes, [UInt8], [(offset: UInt64, size: Int)]) {
-        let file = try #require(FileBytes(path: TestPaths.fixture(name)))
-        let track = try #require(try MP4Samples.audioTrack(file))
-        var units: [(offset: UInt64, size: Int)] = []
-        try MP4Samples.forEachSample(file, track: track) { units.append(($0, $1)); return true }
-        return (file, try #require(track.config).audioSpecificConfig, units)
-    }
-
     /// The channel configuration, read past the object type's and the sampling rate's escapes.
     @Test func theChannelConfigurationIsReadFromTheAudioSpecificConfig() {
         #expect(AACDecoder.channelConfiguration([0x12, 0x08]) == 1)  // LC, 44.1 kHz, mono
@@ -30,7 +22,7 @@ import Testing
     /// first of them, sample for sample, as one.
     @Test(arguments: ["lc-44k-6s.m4a", "ok-12s.m4a"])
     func aMonoTrackComesOutAsOneChannel(name: String) throws {
-        let (file, config, units) = try frames(name)
+        let (file, config, units) = try aacFrames(name)
         #expect(AACDecoder.channelConfiguration(config) == 1)
         let decoder = try #require(AACDecoder.FrameDecoder(file: file, config: config, units: units))
         let raw = try #require(NeAACDecOpen())
@@ -73,7 +65,7 @@ import Testing
     /// x and x is x, the peaks and sums of squares are the channel's (real speech at 44.1 kHz,
     /// through the resampler).
     @Test func twoEqualChannelsGiveTheOneChannelsFigures() throws {
-        let (file, config, units) = try frames("lc-44k-6s.m4a")
+        let (file, config, units) = try aacFrames("lc-44k-6s.m4a")
         let decoder = try #require(AACDecoder.FrameDecoder(file: file, config: config, units: units))
         var mono: [Float] = []
         while true {
@@ -97,7 +89,7 @@ import Testing
 
     /// A track coded as two channels stays two: a silent right channel is still found.
     @Test func aStereoTrackKeepsItsChannels() throws {
-        let (file, config, units) = try frames("stereo-right-silent-12s.m4a")
+        let (file, config, units) = try aacFrames("stereo-right-silent-12s.m4a")
         #expect(AACDecoder.channelConfiguration(config) == 2)
         let analysis = try AACDecoder.analyse(file, config: config, units: units, segmentFrames: AACDecoder.segmentFrames, workers: 2)
         #expect(analysis.channelPeaks.count == 2)

@@ -52,7 +52,7 @@ func fixtureDurationsMatchFFprobe(fixture: Fixture) throws {
     #expect(audio.format == fixture.format)
     #expect(abs((audio.durationSeconds ?? -1) - fixture.seconds) <= 0.05, "\(audio)")
     #expect(audio.sampleRate == fixture.sampleRate)
-    #expect(audio.channels == 1)
+    #expect(audio.channels == fixture.channels)
     #expect(report.problems.map(\.code) == (fixture.verdict.map { [$0] } ?? []))
 }
 

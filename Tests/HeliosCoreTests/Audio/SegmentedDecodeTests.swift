@@ -6,14 +6,6 @@ import Testing
 /// AAC is decoded in segments on two threads, each running the front over its own (level figures,
 /// downmix, resampling); these check that the result is the single stream's.
 @Suite(.blocking) struct SegmentedDecodeTests {
-    private func frames(_ name: String) throws -> (FileBytes, [UInt8], [(offset: UInt64, size: Int)]) {
-        let file = try #require(FileBytes(path: TestPaths.fixture(name)))
-        let track = try #require(try MP4Samples.audioTrack(file))
-        var units: [(offset: UInt64, size: Int)] = []
-        try MP4Samples.forEachSample(file, track: track) { units.append(($0, $1)); return true }
-        return (file, try #require(track.config).audioSpecificConfig, units)
-    }
-
     /// The same figures. Without PNS everything from the analysis-rate samples is exactly the
     /// single stream's (so the samples were); the sums of squares agree to their adding order
     /// (per block in Floats). A PNS band is random noise from the decoder's own generator, which
@@ -42,7 +34,7 @@ import Testing
     /// frames, of one; two workers, one and three.
     @Test(arguments: [("lc-44k-6s.m4a", false), ("ok-12s.m4a", true), ("fragmented-12s.mp4", true), ("short-4s.m4a", false), ("long-200s.m4a", false)])
     func segmentsGiveTheSingleStreamsAnalysis(name: String, pns: Bool) throws {
-        let (file, config, units) = try frames(name)
+        let (file, config, units) = try aacFrames(name)
         let single = try AACDecoder.analyse(file, config: config, units: units, segmentFrames: nil, workers: 1)
         #expect(single.analysedSeconds > 3.5, "\(single.analysedSeconds) s decoded")
         let cases: [(segment: Int, workers: Int)] = name == "long-200s.m4a"
@@ -59,7 +51,7 @@ import Testing
     /// its first) gives the segment's frames exactly as the single stream does. (short-4s.m4a has
     /// no PNS, whose noise would differ.)
     @Test func oneFrameBeforeASegmentPrimesFAAD2Exactly() throws {
-        let (file, config, units) = try frames("short-4s.m4a")
+        let (file, config, units) = try aacFrames("short-4s.m4a")
         let whole = try #require(AACDecoder.FrameDecoder(file: file, config: config, units: units))
         var outputs: [[Float]] = []
         while whole.next < units.count {
@@ -89,7 +81,7 @@ import Testing
     /// SBR keeps state over several frames, so segments are primed with more of them and the
     /// estimate is the single stream's to within SBR's settling.
     @Test func heAACSegmentsGiveNearlyTheSingleStreamsAnalysis() throws {
-        let (file, _, units) = try frames("ok-12s.m4a")
+        let (file, _, units) = try aacFrames("ok-12s.m4a")
         let sbr: [UInt8] = [0x2C, 0x0A, 0x88, 0x00]
         let single = try AACDecoder.analyse(file, config: sbr, units: units, segmentFrames: nil, workers: 1)
         for segment in [AACDecoder.segmentFrames, 16] {
@@ -106,7 +98,7 @@ import Testing
     @Test(arguments: [8, 256])
     func damagedFramesCostTheSameInSegments(segment: Int) throws {
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("ok-12s.m4a"))))
-        let (_, config, units) = try frames("ok-12s.m4a")
+        let (_, config, units) = try aacFrames("ok-12s.m4a")
         // Two mid-file, and (with short segments) the last frame before a segment and one inside it.
         let damaged = [units.count / 3, units.count / 2, segment - 1, segment + 3].filter { $0 < units.count }
         for (index, unit) in damaged.map({ units[$0] }).enumerated() {
@@ -127,7 +119,7 @@ import Testing
     /// segment that meets them; later segments count for nothing.
     @Test func aTruncatedFileEndsWhereTheSingleStreamEnds() throws {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("ok-12s.m4a"))))
-        let (_, config, units) = try frames("ok-12s.m4a")
+        let (_, config, units) = try aacFrames("ok-12s.m4a")
         // ok-12s.m4a keeps its moov after the data: cut inside the data, the table still lists every frame.
         let cut = Int(units[units.count * 2 / 3].offset) + 5
         let file = FileBytes(bytes: Array(bytes[..<cut]))
