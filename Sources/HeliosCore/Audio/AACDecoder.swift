@@ -173,8 +173,6 @@ enum AACDecoder {
         /// The track is coded as one channel, which FAAD2 (built for parametric stereo) hands out
         /// as two: `decodeOne` gives it back as one, and the front does half the work.
         private let codedMono: Bool
-        /// That one channel (as FAAD2's own buffer, valid until the next frame).
-        private let mono = UnsafeMutablePointer<Float>.allocate(capacity: 4096)
         /// The frame `decodeOne` decodes next.
         private(set) var next = 0
         /// What FAAD2 said of the last frame it decoded.
@@ -200,10 +198,7 @@ enum AACDecoder {
             codedMono = AACDecoder.channelConfiguration(config) == 1
         }
 
-        deinit {
-            NeAACDecClose(handle)
-            mono.deallocate()
-        }
+        deinit { NeAACDecClose(handle) }
 
         /// A fresh decoder from frame `unit` on; false when FAAD2 refuses one.
         func restart(at unit: Int) -> Bool {
@@ -235,22 +230,23 @@ enum AACDecoder {
             guard info.samples > 0, info.channels > 0, info.samples <= 4096 * UInt(info.channels) else { return .none }
             let channels = Int(info.channels)
             let count = Int(info.samples) - Int(info.samples) % channels
-            let samples = UnsafeBufferPointer(start: output.assumingMemoryBound(to: Float.self), count: count)
-            if codedMono, channels == 2 { return .samples(oneChannel(samples, stereo: info.ps != 0), rate: Int(info.samplerate), channels: 1) }
-            return .samples(samples, rate: Int(info.samplerate), channels: channels)
+            let samples = output.assumingMemoryBound(to: Float.self)
+            if codedMono, channels == 2 { return .samples(oneChannel(samples, count: count, stereo: info.ps != 0), rate: Int(info.samplerate), channels: 1) }
+            return .samples(UnsafeBufferPointer(start: samples, count: count), rate: Int(info.samplerate), channels: channels)
         }
 
-        /// A mono track's frame as FAAD2 gives it, two channels, as one: the left of two copies
-        /// (the front's mix of two equal channels is that channel, bit for bit, and its level
-        /// figures the same), or the mix the front makes when parametric stereo made two.
-        private func oneChannel(_ pairs: UnsafeBufferPointer<Float>, stereo: Bool) -> UnsafeBufferPointer<Float> {
-            let frames = min(pairs.count / 2, 4096)
+        /// A mono track's frame as FAAD2 gives it, two channels, as one, in place at the start of
+        /// FAAD2's buffer (sample i is read from 2i or 2i + 1, never before it is written): the left
+        /// of two copies (the front's mix of two equal channels is that channel, bit for bit, and
+        /// its level figures the same), or the mix the front makes when parametric stereo made two.
+        private func oneChannel(_ pairs: UnsafeMutablePointer<Float>, count: Int, stereo: Bool) -> UnsafeBufferPointer<Float> {
+            let frames = count / 2
             if stereo {
-                for i in 0..<frames { mono[i] = (SignalFront.flushed(pairs[2 * i]) + SignalFront.flushed(pairs[2 * i + 1])) * 0.5 }
+                for i in 0..<frames { pairs[i] = (SignalFront.flushed(pairs[2 * i]) + SignalFront.flushed(pairs[2 * i + 1])) * 0.5 }
             } else {
-                for i in 0..<frames { mono[i] = pairs[2 * i] }
+                for i in 0..<frames { pairs[i] = pairs[2 * i] }
             }
-            return UnsafeBufferPointer(start: mono, count: frames)
+            return UnsafeBufferPointer(start: pairs, count: frames)
         }
     }
 
