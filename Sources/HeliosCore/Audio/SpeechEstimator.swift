@@ -142,7 +142,7 @@ public struct SpeechEstimator {
     static let maximumRate = 768_000
     static let fricativeCrossings: Float = 0.25
     static let hangover = 0.20
-    static let noisyHangover = 0.6
+    static let noisyHangover = 0.5
     static let noisyBridge = 0.4
     static let cleanRange: Float = 16
     static let noisyRange: Float = 8
