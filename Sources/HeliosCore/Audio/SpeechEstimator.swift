@@ -60,7 +60,10 @@ public struct SpeechAnalysis: Sendable, Equatable {
 ///    frame *seeds* speech only over `seedShare` of that distance (but never more than
 ///    `seedBelowLevel` dB under the level, which in noise is all there is). Voiced sound well
 ///    under the speaker (a voice in the background, a murmur between phrases) is active but seeds
-///    nothing, so it counts only within the hangover of the speaker's own voice. The floor is
+///    nothing, so it counts only within the hangover of the speaker's own voice. A frame voiced
+///    by its pitch alone is held against the seed threshold with its energy from `voiceLow` Hz
+///    up, not from 300 Hz: a deep voice or a nasal (/m/, /n/) puts most of its energy into its
+///    low harmonics under the speech band, where the speech-band energy misses it. The floor is
 ///    never taken more than `levelRange` dB under the level (digital silence would make anything
 ///    active).
 /// 4. **Voiced** frames are frames over the seed threshold with a speech-like spectrum (flatness under
@@ -85,6 +88,9 @@ public struct SpeechEstimator {
     static let targetRate = 8000
     static let frameSize = 256
     static let bandLow = 300.0, bandHigh = 3400.0
+    /// The low edge of a pitched frame's energy at the seed test: a deep voice's low harmonics
+    /// (a 110 Hz voice has its second and third at 220 and 330 Hz), above mains hum and rumble.
+    static let voiceLow = 150.0
     static let floorPast = 3.0, floorAhead = 1.0
     /// A change of background: when the minimum over `floorPast` before a frame and the one over
     /// `regimeAhead` after it (both with the frame) differ by more than `regimeStep` dB, the quieter
@@ -136,7 +142,7 @@ public struct SpeechEstimator {
     static let maximumRate = 768_000
     static let fricativeCrossings: Float = 0.25
     static let hangover = 0.20
-    static let noisyHangover = 0.6
+    static let noisyHangover = 0.5
     static let noisyBridge = 0.4
     static let cleanRange: Float = 16
     static let noisyRange: Float = 8
@@ -166,6 +172,8 @@ public struct SpeechEstimator {
     private var own: [Float]
     private var fft: RealFFT
     private let bandBins: Range<Int>
+    /// Bins from `voiceLow` up to the speech band's first.
+    private let voiceLowBins: Range<Int>
     private let energyScale: Float
     // Pitch strength: padded spectrum bins of the pitch band, lags, cosine table, window's autocorrelation.
     private let pitchBins: Range<Int>
@@ -193,6 +201,8 @@ public struct SpeechEstimator {
         var voiced = false
         /// Voiced by its spectrum's shape (not only by its pitch).
         var spectral = false
+        /// Band energy from `voiceLow` Hz up, dB: the seed test's measure of a frame voiced by pitch alone.
+        var voiceEnergy: Float = -200
         var fricative = false
         var active = false
         /// 0 in a clean recording … 1 in a noisy one: how far the speech stands above the floor.
@@ -242,6 +252,7 @@ public struct SpeechEstimator {
         let low = max(1, Int((Self.bandLow / binWidth).rounded(.up)))
         let high = min(n / 2 - 1, Int(Self.bandHigh / binWidth))
         bandBins = low..<max(low + 1, high + 1)
+        voiceLowBins = min(low, max(1, Int((Self.voiceLow / binWidth).rounded(.up))))..<low
         let paddedWidth = analysisRate / Double(padded)
         let pitchLowBin = max(1, Int((Self.pitchBandLow / paddedWidth).rounded(.up)))
         let pitchHighBin = min(padded / 2 - 1, Int(Self.pitchBandHigh / paddedWidth))
@@ -417,6 +428,9 @@ public struct SpeechEstimator {
             for k in max(1, strongest - 2)...min(n / 2 - 1, strongest + 2) { peak += p[k] }
             let power = band * energyScale
             features.energy = 10 * log10(power + tiny)
+            var low: Float = 0
+            for k in voiceLowBins { low += p[k] }
+            features.voiceEnergy = 10 * log10((band + low) * energyScale + tiny)
             features.power = (total + p[0]) * energyScale
             let bandShare = total > 0 ? band / total : 0
             let peakShare = total > 0 ? peak / total : 1
@@ -638,7 +652,8 @@ public struct SpeechEstimator {
             seed = min(floor + seedAbove, level - Self.seedBelowLevel)
         }
         f.active = f.energy > floor + above && f.energy > Self.activeMinimum
-        f.voiced = f.voiced && f.active && f.energy > seed
+        // A frame voiced by pitch alone may hold its voice under the speech band (a deep voice, a nasal).
+        f.voiced = f.voiced && f.active && (f.spectral ? f.energy : f.voiceEnergy) > seed
         f.fricative = f.fricative && f.active
         ring[i % ring.count] = f
         activeDecided = i + 1
