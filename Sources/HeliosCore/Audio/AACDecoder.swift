@@ -244,7 +244,17 @@ enum AACDecoder {
             if stereo {
                 for i in 0..<frames { pairs[i] = (SignalFront.flushed(pairs[2 * i]) + SignalFront.flushed(pairs[2 * i + 1])) * 0.5 }
             } else {
-                for i in 0..<frames { pairs[i] = pairs[2 * i] }
+                // Eight at a time: a plain loop of stores that may alias its loads is not vectorised.
+                var i = 0
+                while i + 8 <= frames {
+                    let both = UnsafeRawPointer(pairs + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(pairs + i).storeBytes(of: both.evenHalf, as: SIMD8<Float>.self)
+                    i += 8
+                }
+                while i < frames {
+                    pairs[i] = pairs[2 * i]
+                    i += 1
+                }
             }
             return UnsafeBufferPointer(start: pairs, count: frames)
         }
