@@ -24,4 +24,17 @@ void helios_dot2_avx(const float *a0, const float *b0, const float *a1, const fl
    `clip` (clips8, counted in floats), all updated in place, so the caller reduces them as before. */
 void helios_levels_mono_avx(const float *x, float *out, long n, float tiny, float clip, float *peak8, float *sum8, float *clips8);
 
+/* Thread placement (placement.c). helios_attr_elsewhere: sets `attr` to start its thread on any
+   CPU the caller may use but the one it is on, copies all the caller may use into `allowed`
+   (`size` bytes, at least a cpu_set_t) and returns that CPU + 1; 0, attr untouched, when no other
+   CPU is allowed or the system does not say. helios_allow_cpus: lets the calling thread run on
+   `allowed` again. helios_cpu: the CPU the caller is on (-1: unknown); helios_cpu_count: how many
+   it may run on. */
+#include <pthread.h>
+#include <stddef.h>
+int helios_attr_elsewhere(pthread_attr_t *attr, void *allowed, size_t size);
+void helios_allow_cpus(const void *allowed);
+int helios_cpu(void);
+int helios_cpu_count(void);
+
 #endif

@@ -328,7 +328,7 @@ public struct Journal: Sendable {
                     results.slots[i] = Self.entry(fd, lines[i], &buffer).map { .value(transform($0)) } ?? .unreadable
                 }
             }
-            let workers = (1..<max(parts, 1)).map { p in Worker { decode(min(p * size, lines.count)..<min((p + 1) * size, lines.count)) } }
+            let workers = (1..<max(parts, 1)).map { p in Worker(elsewhere: true) { decode(min(p * size, lines.count)..<min((p + 1) * size, lines.count)) } }
             decode(0..<min(size, lines.count))
             workers.forEach { $0.join() }
             for (i, slot) in results.slots.enumerated() {
@@ -384,7 +384,7 @@ public struct Journal: Sendable {
             return whole.lines
         }
         let second = LastLinesBox()
-        let worker = Worker { second.value.scan(fd, from: split, to: .max) }
+        let worker = Worker(elsewhere: true) { second.value.scan(fd, from: split, to: .max) }
         var first = LastLines()
         first.scan(fd, from: 0, to: split)
         worker.join()

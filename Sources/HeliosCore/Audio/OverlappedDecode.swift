@@ -23,7 +23,7 @@ enum OverlappedDecode {
             }
         }
         var total: Int64 = 0
-        let decoder = Worker { producer.run(); pipe.close() }
+        let decoder = Worker(elsewhere: true) { producer.run(); pipe.close() }
         pipe.drain { block in
             total += Int64(block.count / channels)
             body(block)
@@ -84,7 +84,7 @@ enum OverlappedDecode {
                 stage.failure = error
             }
         }
-        let decoder = Worker { producer.run(); pipe.close() }
+        let decoder = Worker(elsewhere: true) { producer.run(); pipe.close() }
         pipe.drain { block in
             if placement == .withDecoder { estimator.consumeAnalysisRate(block) } else { estimator.consume(block) }
         }

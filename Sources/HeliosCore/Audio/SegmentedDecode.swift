@@ -61,7 +61,7 @@ enum SegmentedDecode {
             nominalStart: nominalStart, alwaysNominal: alwaysNominal)
         let others = (1..<run.workers).map { w in
             let work = Producer { run.work(w, decode: makeDecoder(run.historyFrames)) }
-            return Worker { work.run() }
+            return Worker(elsewhere: true) { work.run() }
         }
         run.work(0, decode: makeDecoder(run.historyFrames))
         for thread in others { thread.join() }

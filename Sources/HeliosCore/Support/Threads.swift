@@ -1,7 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CKernels
 import Synchronization
+
+/// A CPU mask's bytes (a cpu_set_t: 1024 bits).
+private struct CPUSet { var words = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0),
+                                     UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0)) }
 
 /// A thread of its own for blocking work (libcurl's easy interface, sleeps between polls), in
 /// place of Foundation's Thread. Joinable: `join()` waits for `body` to return.
@@ -11,19 +16,47 @@ final class Worker: Sendable {
 
     private final class Body {
         let run: () -> Void
+        /// The CPUs the thread may run on once started (when it was started on fewer).
+        var allowed: CPUSet?
+        /// The CPU it was started away from, and the one it started on (read after `join`).
+        var avoided: Int?
+        var startedOn = -1
         init(_ run: @escaping () -> Void) { self.run = run }
     }
+    // Its placement fields are written by the new thread before `body` runs and read only after `join`.
+    nonisolated(unsafe) private let body: Body
+
+    /// For `elsewhere`: the creator's CPU, which the thread did not start on, and the one it did.
+    var placement: (avoided: Int?, startedOn: Int) { (body.avoided, body.startedOn) }
 
     /// Starts `body` on a new thread with `stackSize` bytes of stack (nil: the system default).
-    init(stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) {
+    /// `elsewhere`: on another CPU than the caller's, for work that runs beside the caller's own.
+    /// (Left to the scheduler, a new thread starts on its creator's CPU, and the two share it,
+    /// four milliseconds each in turn, until the load balancer moves one: 20 ms of a two-thread
+    /// decode on one CPU of two.) Once started, the thread may run on any CPU the process may.
+    init(stackSize: Int? = nil, elsewhere: Bool = false, _ body: @escaping @Sendable () -> Void) {
         var attr = pthread_attr_t()
         pthread_attr_init(&attr)
         defer { pthread_attr_destroy(&attr) }
         if let stackSize { pthread_attr_setstacksize(&attr, max(stackSize, Int(PTHREAD_STACK_MIN))) }
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        let work = Body(body)
+        if elsewhere {
+            var allowed = CPUSet()
+            let here = withUnsafeMutableBytes(of: &allowed) { helios_attr_elsewhere(&attr, $0.baseAddress, $0.count) }
+            if here > 0 {
+                work.allowed = allowed
+                work.avoided = Int(here) - 1
+            }
+        }
+        self.body = work
+        let context = Unmanaged.passRetained(work).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, &attr, { raw in
             let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+            if let allowed = body.allowed {
+                body.startedOn = Int(helios_cpu())
+                withUnsafeBytes(of: allowed) { helios_allow_cpus($0.baseAddress) }
+            }
             body.run()
             return nil
         }, context)
