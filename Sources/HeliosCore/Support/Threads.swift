@@ -18,16 +18,21 @@ final class Worker: Sendable {
         let run: () -> Void
         /// The CPUs the thread may run on once started (when it was started on fewer).
         var allowed: CPUSet?
-        /// The CPU it was started away from, and the one it started on (read after `join`).
-        var avoided: Int?
-        var startedOn = -1
-        init(_ run: @escaping () -> Void) { self.run = run }
+        let startedOn: StartedOn
+        init(_ run: @escaping () -> Void, startedOn: StartedOn) {
+            self.run = run
+            self.startedOn = startedOn
+        }
     }
-    // Its placement fields are written by the new thread before `body` runs and read only after `join`.
-    nonisolated(unsafe) private let body: Body
 
-    /// For `elsewhere`: the creator's CPU, which the thread did not start on, and the one it did.
-    var placement: (avoided: Int?, startedOn: Int) { (body.avoided, body.startedOn) }
+    /// The CPU a thread started `elsewhere` began on, as it reports it (-1 until then).
+    private final class StartedOn: Sendable { let cpu = Atomic(-1) }
+    private let avoided: Int?
+    private let startedOn = StartedOn()
+
+    /// For `elsewhere`: the creator's CPU, which the thread did not start on, and the one it did
+    /// (read after `join`).
+    var placement: (avoided: Int?, startedOn: Int) { (avoided, startedOn.cpu.load(ordering: .acquiring)) }
 
     /// Starts `body` on a new thread with `stackSize` bytes of stack (nil: the system default).
     /// `elsewhere`: on another CPU than the caller's, for work that runs beside the caller's own.
@@ -39,22 +44,23 @@ final class Worker: Sendable {
         pthread_attr_init(&attr)
         defer { pthread_attr_destroy(&attr) }
         if let stackSize { pthread_attr_setstacksize(&attr, max(stackSize, Int(PTHREAD_STACK_MIN))) }
-        let work = Body(body)
+        let work = Body(body, startedOn: startedOn)
+        var avoided: Int?
         if elsewhere {
             var allowed = CPUSet()
             let here = withUnsafeMutableBytes(of: &allowed) { helios_attr_elsewhere(&attr, $0.baseAddress, $0.count) }
             if here > 0 {
                 work.allowed = allowed
-                work.avoided = Int(here) - 1
+                avoided = Int(here) - 1
             }
         }
-        self.body = work
+        self.avoided = avoided
         let context = Unmanaged.passRetained(work).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, &attr, { raw in
             let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
             if let allowed = body.allowed {
-                body.startedOn = Int(helios_cpu())
+                body.startedOn.cpu.store(Int(helios_cpu()), ordering: .releasing)
                 withUnsafeBytes(of: allowed) { helios_allow_cpus($0.baseAddress) }
             }
             body.run()
