@@ -201,7 +201,8 @@ public struct SpeechEstimator {
         var voiced = false
         /// Voiced by its spectrum's shape (not only by its pitch).
         var spectral = false
-        /// Band energy from `voiceLow` Hz up, dB: the seed test's measure of a frame voiced by pitch alone.
+        /// Band energy from `voiceLow` Hz up, dB: the seed test's measure of a frame voiced by pitch
+        /// alone (set for those frames only).
         var voiceEnergy: Float = -200
         var fricative = false
         var active = false
@@ -428,9 +429,6 @@ public struct SpeechEstimator {
             for k in max(1, strongest - 2)...min(n / 2 - 1, strongest + 2) { peak += p[k] }
             let power = band * energyScale
             features.energy = 10 * log10(power + tiny)
-            var low: Float = 0
-            for k in voiceLowBins { low += p[k] }
-            features.voiceEnergy = 10 * log10((band + low) * energyScale + tiny)
             features.power = (total + p[0]) * energyScale
             let bandShare = total > 0 ? band / total : 0
             let peakShare = total > 0 ? peak / total : 1
@@ -445,6 +443,12 @@ public struct SpeechEstimator {
             let pitched = subwindowsFilled > 0 && pitch > Self.voicedPitch && pitch <= Self.pitchCeiling && peakShare < Self.tonalPeakShare
             features.voiced = spectral || pitched
             features.spectral = spectral
+            // Only a frame voiced by its pitch alone is seeded by it.
+            if pitched, !spectral {
+                var low: Float = 0
+                for k in voiceLowBins { low += p[k] }
+                features.voiceEnergy = 10 * log10((band + low) * energyScale + tiny)
+            }
             features.fricative = !spectral && bandShare > Self.voicedBandShare
                 && Float(crossings) / Float(n) > Self.fricativeCrossings
         }
