@@ -10,7 +10,7 @@ enum AACDecoder {
     /// A decoder for `config`, giving float samples in −1…1 and every channel as coded (FAAD2's
     /// own 5.1 → stereo mix changes the channel count after the first frame; the estimator
     /// downmixes instead). nil when FAAD2 refuses the configuration.
-    fileprivate static func open(_ config: [UInt8]) -> NeAACDecHandle? {
+    static func open(_ config: [UInt8]) -> NeAACDecHandle? {
         guard !config.isEmpty, config.count <= 1024, let handle = NeAACDecOpen() else { return nil }
         guard let settings = NeAACDecGetCurrentConfiguration(handle) else { NeAACDecClose(handle); return nil }
         settings.pointee.outputFormat = UInt8(FAAD_FMT_FLOAT)
