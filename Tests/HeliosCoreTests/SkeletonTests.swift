@@ -49,3 +49,29 @@ func sha256Vectors(input: String, expected: String) {
     }
     #expect(unmarked.isEmpty, "not on the blocking pool:\n\(unmarked.joined(separator: "\n"))")
 }
+
+/// A test that starts an in-process loopback server only awaits, so it stays off BlockingPool:
+/// there, the server's start-up and answers queue behind tests that block for seconds, and its
+/// start-up wait can run out (CI, stop 23: `localhostIsLoopbackWithoutALookup` was `.blocking`).
+@Test(.blocking) func noTestOnTheBlockingPoolStartsAnInProcessServer() throws {
+    let root = TestPaths.packageRoot.path
+    var offenders: [String] = []
+    for target in ["Tests/HeliosCoreTests", "Tests/CLITests"] {
+        let dir = root + "/" + target
+        let files = FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String } ?? []
+        for file in files where file.hasSuffix(".swift") && file != "SkeletonTests.swift" {
+            let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
+            var suiteBlocking = false, testBlocking = false, test = ""
+            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let trimmed = line.drop { $0 == " " }
+                if line.hasPrefix("@Suite") { suiteBlocking = line.hasPrefix("@Suite(.blocking"); testBlocking = false }
+                if trimmed.hasPrefix("@Test") { testBlocking = suiteBlocking || trimmed.hasPrefix("@Test(.blocking"); test = "\(n + 1)" }
+                if line.hasPrefix("}") { suiteBlocking = false; testBlocking = false }
+                if testBlocking, ["LoopbackServer(", "LoopbackServer {", "LoopbackServer.silent(", "closedPort()"].contains(where: trimmed.contains) {
+                    offenders.append("\(target)/\(file):\(n + 1) (test at line \(test))")
+                }
+            }
+        }
+    }
+    #expect(offenders.isEmpty, "an in-process server started by a test on BlockingPool:\n\(offenders.joined(separator: "\n"))")
+}

@@ -90,7 +90,7 @@ import HeliosTestSupport
 
     /// `localhost.` is loopback and is never looked up in DNS (there is none here): it reaches
     /// the server on 127.0.0.1.
-    @Test(.blocking, arguments: ["localhost", "localhost.", "LOCALHOST."])
+    @Test(arguments: ["localhost", "localhost.", "LOCALHOST."])
     func localhostIsLoopbackWithoutALookup(host: String) async throws {
         let server = try await LoopbackServer()
         defer { Task { await server.stop() } }

@@ -67,7 +67,9 @@ final class LoopbackServer: Sendable {
         // On the global executor, not the test's BlockingPool: a test thread blocked in libcurl
         // must never be the one this server's answer is queued behind.
         task = Task(executorPreference: globalConcurrentExecutor) { try await server.run() }
-        try await server.waitUntilListening()
+        // FlyingFox's default is 5 s; a loaded 2-core CI machine can take longer to schedule the
+        // server's first task. Still bounded.
+        try await server.waitUntilListening(timeout: 30)
         guard case .ip4(_, let port)? = await server.listeningAddress else {
             throw CancellationError()
         }
