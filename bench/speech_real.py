@@ -8,6 +8,9 @@ Usage (from the repository root, with the bench venv's python):
                                                # last `measure` (WORK/results.csv): for tuning
     speech_real.py speed   WORK HELIOS         # per-file time against silencedetect (also the
                                                # end of `measure`)
+    speech_real.py compare WORK KIND HELIOS...  # one kind's file (m4a, mp3, 44k1, ...), round by
+                                               # round: every binary, then silencedetect, on an
+                                               # idle machine; for A/B of builds near the target
 Env: SEED, QUICK, JOBS, SILERO (see speech-real.sh).
 """
 import csv
@@ -474,6 +477,67 @@ def speed(work, helios, rounds=9):
         print(f"  worst ratio {max(ratios):.2f}, of medians {max(medians):.2f} (target: at most 0.50)")
 
 
+def cpu_busy(interval=0.05):
+    """The share of CPU time not idle over `interval` seconds, from /proc/stat (None elsewhere)."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return v[3] + v[4], sum(v)   # idle + iowait, total
+    try:
+        i0, t0 = sample()
+        time.sleep(interval)
+        i1, t1 = sample()
+    except OSError:
+        return None
+    return 1 - (i1 - i0) / max(1, t1 - t0)
+
+
+def compare(work, kind, binaries, rounds=None):
+    """`speed`'s file of one kind, timed round by round: each round waits (up to 2 s) for the
+    machine to be idle, then runs every binary once and silencedetect once, so the runs a ratio
+    compares come from the same moment. A shared host's load moves the same binary by 20% from
+    one sitting to the next; within a round it weighs on all alike. Prints each binary's fastest
+    and median run, their ratios to silencedetect's, and the median of the per-round ratios."""
+    rounds = rounds or int(os.environ.get("ROUNDS", "25"))
+    rows = json.load(open(os.path.join(work, "manifest.json")))
+    def kind_of(r):
+        return r["variant"] if r["variant"] != "clean" or r["codec"] in ("wav", None) else r["codec"]
+    picks = [r for r in rows if kind_of(r) == kind]
+    if not picks:
+        sys.exit(f"no file of kind {kind} in {work}")
+    r = max(picks, key=lambda r: r["duration"])
+    env = helios_env(work)
+    nul = subprocess.DEVNULL
+
+    def timed(cmd, env=None):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, stdout=nul, stderr=nul, env=env)
+        return time.perf_counter() - t0
+
+    ffmpeg = ["ffmpeg", "-nostdin", "-hide_banner", "-i", r["path"], "-af", "silencedetect=noise=-40dB:d=0.5", "-f", "null", "-"]
+    times = {b: [] for b in binaries}
+    silence, waited = [], 0
+    for _ in range(rounds):
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and (cpu_busy() or 0) > 0.05:
+            pass
+        if time.monotonic() >= deadline:
+            waited += 1
+        for b in binaries:
+            times[b].append(timed([b, "validate", r["path"]], env))
+        silence.append(timed(ffmpeg))
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    print(f"\n{kind}: {os.path.basename(r['path'])}, {r['duration']:.1f} s of audio, {rounds} rounds"
+          f" ({waited} started on a busy machine after 2 s)")
+    print(f"  {'binary':40} {'fastest ms':>10} {'median ms':>10} {'ratio':>6} {'of medians':>10} {'per round':>9}")
+    print(f"  {'ffmpeg silencedetect':40} {min(silence) * 1000:10.1f} {med(silence) * 1000:10.1f}")
+    for b in binaries:
+        h = times[b]
+        paired = med([x / y for x, y in zip(h, silence)])
+        print(f"  {b[-40:]:40} {min(h) * 1000:10.1f} {med(h) * 1000:10.1f} {min(h) / min(silence):6.3f}"
+              f" {med(h) / med(silence):10.3f} {paired:9.3f}")
+
+
 def rescore(work, helios):
     """helios again on the same corpus; the VADs' figures come from the last measure's results.csv."""
     rows = json.load(open(os.path.join(work, "manifest.json")))
@@ -621,5 +685,7 @@ if __name__ == "__main__":
         rescore(sys.argv[2], sys.argv[3])
     elif cmd == "speed" and len(sys.argv) == 4:
         speed(sys.argv[2], sys.argv[3])
+    elif cmd == "compare" and len(sys.argv) >= 5:
+        compare(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:
         sys.exit(__doc__)
