@@ -308,35 +308,41 @@ public struct Journal: Sendable {
     }
 
     /// `forEachLatest` for work done per run (`transform`, run with the decoding): the runs'
-    /// last lines are shared between `threads` threads, and `body` gets the results in the same
-    /// order, with the same warnings, as `forEachLatest` would give. A run `transform` drops
-    /// (nil) reaches `body` not at all. Memory holds one result per run.
+    /// last lines are shared between `threads` threads, `batch` runs at a time, and `body` gets
+    /// the results in the same order, with the same warnings, as `forEachLatest` would give. A run
+    /// `transform` drops (nil) reaches `body` not at all. Memory holds one result per run of a
+    /// batch (`runs --json` renders each run's line here: 100,000 of them would be 100 MB).
     public func forEachLatest<T: Sendable>(
-        warn: (String) -> Void = { _ in }, threads: Int = Journal.readerThreads,
+        warn: (String) -> Void = { _ in }, threads: Int = Journal.readerThreads, batch: Int = 16_384,
         transform: @escaping @Sendable (JournalEntry) -> T?, _ body: (T) -> Void
     ) throws(JournalError) {
         try withReadLock { fd in
             let lines = Self.lastLines(fd, warn: { warn("skipping unreadable line \($0) of \(path)") })
-            let results = Results<T>(count: lines.count)
-            defer { results.free() }
             // Small journals are not worth a thread.
             let parts = lines.count < 4096 ? 1 : max(1, threads)
-            let size = (lines.count + parts - 1) / max(parts, 1)
-            let decode: @Sendable (Range<Int>) -> Void = { range in
-                var buffer: [UInt8] = []
-                for i in range {
-                    results.slots[i] = Self.entry(fd, lines[i], &buffer).map { .value(transform($0)) } ?? .unreadable
+            var from = 0
+            while from < lines.count {
+                let start = from, end = min(lines.count, from + max(1, batch))
+                let results = Results<T>(count: end - start)
+                defer { results.free() }
+                let size = (end - start + parts - 1) / parts
+                let decode: @Sendable (Range<Int>) -> Void = { range in
+                    var buffer: [UInt8] = []
+                    for i in range {
+                        results.slots[i - start] = Self.entry(fd, lines[i], &buffer).map { .value(transform($0)) } ?? .unreadable
+                    }
                 }
-            }
-            let workers = (1..<max(parts, 1)).map { p in Worker(elsewhere: true) { decode(min(p * size, lines.count)..<min((p + 1) * size, lines.count)) } }
-            decode(0..<min(size, lines.count))
-            workers.forEach { $0.join() }
-            for (i, slot) in results.slots.enumerated() {
-                switch slot {
-                case .unreadable: warn("skipping unreadable line \(lines[i].number) of \(path)")
-                case .value(let value?): body(value)
-                case .value(nil), .empty: break
+                let workers = (1..<parts).map { p in Worker(elsewhere: true) { decode(min(start + p * size, end)..<min(start + (p + 1) * size, end)) } }
+                decode(start..<min(start + size, end))
+                workers.forEach { $0.join() }
+                for (k, slot) in results.slots.enumerated() {
+                    switch slot {
+                    case .unreadable: warn("skipping unreadable line \(lines[start + k].number) of \(path)")
+                    case .value(let value?): body(value)
+                    case .value(nil), .empty: break
+                    }
                 }
+                from = end
             }
         }
     }

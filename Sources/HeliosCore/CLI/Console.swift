@@ -64,8 +64,9 @@ final class Console: Sendable {
     /// A recording's verdict in the chosen format.
     func emit(_ report: ValidationReport) { emitRow(.validation) { _ in renderer.validation(report) } }
 
-    /// A journal entry in the chosen format (JSON or CSV; `runs` lays out the text table itself).
-    func emit(_ entry: JournalEntry) { emitRow(.journal) { _ in renderer.journal(entry) } }
+    /// A journal entry in the chosen format (JSON or CSV), as `renderer.journal` rendered it on a
+    /// reader thread (`runs`, which lays out the text table itself).
+    func emitJournalLine(_ line: String) { emitRow(.journal) { _ in line } }
 
     /// CSV's header row, when nothing has been printed yet (a command with no results still
     /// prints its header, so the file is a valid, empty table).

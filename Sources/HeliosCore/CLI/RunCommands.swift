@@ -607,7 +607,7 @@ struct RunCommands {
             return true
         }
         // The journal is streamed (memory holds a key per run, not the file); JSON and CSV print
-        // as they go, the text table keeps only its cells to size the columns.
+        // a batch of runs at a time, the text table keeps only its cells to size the columns.
         var rows: [TableRow] = []
         var matched = 0, unconfirmed = false
         let warn: (String) -> Void = { session.warn($0) }
@@ -620,11 +620,15 @@ struct RunCommands {
             }
         } else {
             session.console.emitHeader(.journal)
-            try session.journal.forEachLatest(warn: warn) { e in
-                guard matches(e) else { return }
+            // Each line rendered with the decoding, on two threads (JSON encoding was most of
+            // `runs --json`'s time), a batch of runs at a time.
+            let renderer = session.console.renderer
+            try session.journal.forEachLatest(warn: warn, transform: { e in
+                matches(e) ? (line: renderer.journal(e), unconfirmed: e.isUnconfirmedCreate) : nil
+            }) { row in
                 matched += 1
-                if e.isUnconfirmedCreate { unconfirmed = true }
-                session.console.emit(e)
+                if row.unconfirmed { unconfirmed = true }
+                session.console.emitJournalLine(row.line)
             }
         }
         guard matched > 0 else {

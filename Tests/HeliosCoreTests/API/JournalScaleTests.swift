@@ -191,9 +191,16 @@ import HeliosTestSupport
         try journal.forEachLatest(warn: { parallelWarnings.append($0) }, threads: 2, transform: { e in
             e.userLabel == "p13" ? nil : e.key + " " + e.state.label
         }) { parallel.append($0) }
+        // In batches that do not divide the runs: the same again.
+        var batched: [String] = [], batchedWarnings: [String] = []
+        try journal.forEachLatest(warn: { batchedWarnings.append($0) }, threads: 2, batch: 777, transform: { e in
+            e.userLabel == "p13" ? nil : e.key + " " + e.state.label
+        }) { batched.append($0) }
         #expect(plain.count == 4999, "intent-7's last line does not decode: the run is skipped, with a warning")
         #expect(parallel == plain.filter { !$0.hasPrefix("intent-13 ") })
         #expect(parallelWarnings == plainWarnings)
+        #expect(batched == parallel)
+        #expect(batchedWarnings == plainWarnings)
         #expect(plainWarnings.count == 2, "\(plainWarnings)")
     }
 
