@@ -124,6 +124,57 @@ public struct JournalEntry: Codable, Sendable, Equatable {
         try c.encodeIfPresent(run?.value, forKey: .run)
     }
 
+    /// The line `runs --json` prints for this entry, the bytes `JSONLine.encode` gives, written
+    /// directly (`JSONText`); nil when the run object holds a number JSON cannot (the encoder's
+    /// refusal, which `JSONLine.encode` reports).
+    func jsonLine() -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
+        var first = true
+        func name(_ key: CodingKeys) {
+            out.append(UInt8(ascii: first ? "{" : ","))
+            first = false
+            JSONText.string(key.stringValue, into: &out)
+            out.append(UInt8(ascii: ":"))
+        }
+        func text(_ key: CodingKeys, _ value: String?) {
+            guard let value else { return }
+            name(key)
+            JSONText.string(value, into: &out)
+        }
+        for key in Self.sortedKeys {
+            switch key {
+            case .intent: text(key, intent)
+            case .runId: text(key, runId)
+            case .time: text(key, time)
+            case .baseURL: text(key, baseURL)
+            case .file: text(key, file)
+            case .bytes: if let bytes { name(key); JSONText.integer(bytes, into: &out) }
+            case .sha256: text(key, sha256)
+            case .userLabel: text(key, userLabel)
+            case .line: if let line { name(key); JSONText.integer(Int64(line), into: &out) }
+            case .state: text(key, state.rawValue)
+            case .apiStatus: text(key, apiStatus)
+            case .requestDigest: text(key, requestDigest)
+            case .uploadURLExpiresAt: text(key, uploadURLExpiresAt)
+            case .contentType: text(key, contentType)
+            case .errorCode: text(key, errorCode)
+            case .replacedBy: text(key, replacedBy)
+            case .run:
+                if let run {
+                    name(key)
+                    guard JSONText.value(run.value, into: &out) else { return nil }
+                }
+            case .status: break  // read from old lines, never written
+            }
+        }
+        out.append(contentsOf: first ? [UInt8(ascii: "{"), UInt8(ascii: "}"), 0x0A] : [UInt8(ascii: "}"), 0x0A])
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The fields in the encoder's sorted order (their names' UTF-8 bytes).
+    private static let sortedKeys = CodingKeys.allCases.sorted { Array($0.stringValue.utf8).lexicographicallyPrecedes(Array($1.stringValue.utf8)) }
+
     /// Each field with its name's bytes, which a line's members are matched against.
     private static let fields = CodingKeys.allCases.map { (key: $0, name: Array($0.stringValue.utf8)) }
 

@@ -63,7 +63,7 @@ struct ResultRenderer: Sendable {
 
     /// JSON and CSV; text is a table `runs` lays out itself.
     func journal(_ e: JournalEntry) -> String {
-        if format == .json { return JSONLine.encode(e) }
+        if format == .json { return e.jsonLine() ?? JSONLine.encode(e) }
         let scores = e.scores
         var cells: [String?] = [e.runId, e.time, e.file, e.line.map(String.init), e.userLabel, e.status, e.errorCode]
         cells += Scores.order.indices.map { scores?[position: $0].map(Self.number) }
