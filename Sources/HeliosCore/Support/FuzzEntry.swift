@@ -77,8 +77,9 @@ package enum FuzzEntry {
 
     /// One journal line as `runs` and resumes read it: the fast decoder (`JournalEntry(line:)`,
     /// the run object kept as bytes), checked against the slow path: the scores read from the
-    /// bytes must be those of the run object built, and an entry comes only from a line that is
-    /// JSON and has the key pass 1 groups it by. A disagreement traps, so the fuzzer reports it.
+    /// bytes must be those of the run object built, an entry comes only from a line that is JSON
+    /// and has the key pass 1 groups it by, and its `runs --json` line is JSONEncoder's bytes. A
+    /// disagreement traps, so the fuzzer reports it.
     package static func journal(_ data: [UInt8]) {
         data.withUnsafeBytes { raw in
             let key = Journal.key(of: raw)
@@ -88,6 +89,10 @@ package enum FuzzEntry {
             if let run = entry.run {
                 precondition(entry.scores == ModelRun.scores(of: run.value), "scores from the bytes differ from the built run's")
             }
+            // `runs --json` writes the line itself: the encoder's bytes, or nil where it refuses.
+            let encoded = JSONLine.encode(entry)
+            precondition(entry.jsonLine().map { $0 == encoded } ?? encoded.contains("could not encode output"),
+                         "runs --json's line differs from JSONEncoder's")
         }
     }
 
