@@ -346,8 +346,7 @@ SILENCE_RE = re.compile(r"silence_duration: ([0-9.]+)")
 
 
 def silencedetect(path, duration):
-    r = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-i", path, "-af",
-                        "silencedetect=noise=-40dB:d=0.5", "-f", "null", "-"], capture_output=True, text=True)
+    r = subprocess.run(silencedetect_cmd(path), capture_output=True, text=True)
     if r.returncode != 0:
         return None
     silence = sum(float(s) for s in SILENCE_RE.findall(r.stderr))
@@ -435,6 +434,22 @@ def measure(work, helios):
     speed(work, helios)
 
 
+def kind_of(r):
+    """What `speed` and `compare` call a file: its resampled variant, its codec, or clean."""
+    return r["variant"] if r["variant"] != "clean" or r["codec"] in ("wav", None) else r["codec"]
+
+
+def silencedetect_cmd(path):
+    return ["ffmpeg", "-nostdin", "-hide_banner", "-i", path, "-af", "silencedetect=noise=-40dB:d=0.5", "-f", "null", "-"]
+
+
+def timed(cmd, env=None):
+    """Wall seconds of one run of `cmd`, its output discarded."""
+    t0 = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - t0
+
+
 def speed(work, helios, rounds=9):
     """Per file, as the issue states the target: helios validate on one file against ffmpeg
     silencedetect on the same file, one process each, interleaved round by round so load weighs
@@ -443,18 +458,12 @@ def speed(work, helios, rounds=9):
     rows = json.load(open(os.path.join(work, "manifest.json")))
     kinds = {}
     for r in rows:
-        kind = r["variant"] if r["variant"] != "clean" or r["codec"] in ("wav", None) else r["codec"]
+        kind = kind_of(r)
         if kind.startswith(("white", "pink")):
             continue   # noise variants are 16 kHz WAVs like the clean ones
         if kind not in kinds or r["duration"] > kinds[kind]["duration"]:
             kinds[kind] = r
     env = helios_env(work)
-    nul = subprocess.DEVNULL
-
-    def timed(cmd, env=None):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, stdout=nul, stderr=nul, env=env)
-        return time.perf_counter() - t0
 
     print(f"\nper-file speed (fastest of {rounds}, one process per file): helios validate vs ffmpeg silencedetect")
     print(f"  {'kind':12} {'file':24} {'audio s':>8} {'helios ms':>10} {'silencedetect ms':>17} {'ratio':>6} {'median':>7}")
@@ -463,8 +472,7 @@ def speed(work, helios, rounds=9):
         h, f = [], []
         for _ in range(rounds):
             h.append(timed([helios, "validate", r["path"]], env))
-            f.append(timed(["ffmpeg", "-nostdin", "-hide_banner", "-i", r["path"], "-af",
-                            "silencedetect=noise=-40dB:d=0.5", "-f", "null", "-"]))
+            f.append(timed(silencedetect_cmd(r["path"])))
         ratio = min(h) / min(f)
         # The ratio of the medians too: on a shared host the fastest run of each can come from
         # different moments, and the median is what a user sees.
@@ -500,21 +508,12 @@ def compare(work, kind, binaries, rounds=None):
     and median run, their ratios to silencedetect's, and the median of the per-round ratios."""
     rounds = rounds or int(os.environ.get("ROUNDS", "25"))
     rows = json.load(open(os.path.join(work, "manifest.json")))
-    def kind_of(r):
-        return r["variant"] if r["variant"] != "clean" or r["codec"] in ("wav", None) else r["codec"]
     picks = [r for r in rows if kind_of(r) == kind]
     if not picks:
         sys.exit(f"no file of kind {kind} in {work}")
     r = max(picks, key=lambda r: r["duration"])
     env = helios_env(work)
-    nul = subprocess.DEVNULL
-
-    def timed(cmd, env=None):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, stdout=nul, stderr=nul, env=env)
-        return time.perf_counter() - t0
-
-    ffmpeg = ["ffmpeg", "-nostdin", "-hide_banner", "-i", r["path"], "-af", "silencedetect=noise=-40dB:d=0.5", "-f", "null", "-"]
+    ffmpeg = silencedetect_cmd(r["path"])
     times = {b: [] for b in binaries}
     silence, waited = [], 0
     for _ in range(rounds):
