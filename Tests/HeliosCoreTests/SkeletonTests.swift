@@ -26,25 +26,33 @@ func sha256Vectors(input: String, expected: String) {
     #expect(SHA256.hex(s.finalize()) == SHA256.hexDigest(of: bytes))
 }
 
-/// Every suite and free test says where it runs: `.blocking` (on BlockingPool), or `.cooperative`
-/// when it only awaits. One left on the two cooperative threads while it waits on a process or a
-/// poll interval holds up every other test (README, Tests).
-@Test(.blocking) func everySuiteRunsOnTheBlockingPool() throws {
+/// Each test source of both test targets, as its path from the package root and its lines.
+private func testSources() throws -> [(path: String, lines: [Substring])] {
     let root = TestPaths.packageRoot.path
-    var unmarked: [String] = []
+    var sources: [(path: String, lines: [Substring])] = []
     for target in ["Tests/HeliosCoreTests", "Tests/CLITests"] {
         let dir = root + "/" + target
         let files = FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String } ?? []
         #expect(!files.isEmpty, "no test sources under \(dir)")
-        for file in files where file.hasSuffix(".swift") {
+        for file in files.sorted() where file.hasSuffix(".swift") {
             let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
-            guard text.contains("@Test") else { continue }
-            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let unmarkedSuite = line.hasPrefix("@Suite") && !line.hasPrefix("@Suite(.blocking") && !line.hasPrefix("@Suite(.cooperative")
-                let bareType = (line.hasPrefix("struct ") || line.hasPrefix("final class ")) && line.contains("Tests")
-                let freeTest = line.hasPrefix("@Test") && !line.hasPrefix("@Test(.blocking")
-                if unmarkedSuite || bareType || freeTest { unmarked.append("\(target)/\(file):\(n + 1): \(line)") }
-            }
+            sources.append((target + "/" + file, text.split(separator: "\n", omittingEmptySubsequences: false)))
+        }
+    }
+    return sources
+}
+
+/// Every suite and free test says where it runs: `.blocking` (on BlockingPool), or `.cooperative`
+/// when it only awaits. One left on the two cooperative threads while it waits on a process or a
+/// poll interval holds up every other test (README, Tests).
+@Test(.blocking) func everySuiteRunsOnTheBlockingPool() throws {
+    var unmarked: [String] = []
+    for (path, lines) in try testSources() where lines.contains(where: { $0.contains("@Test") }) {
+        for (n, line) in lines.enumerated() {
+            let unmarkedSuite = line.hasPrefix("@Suite") && !line.hasPrefix("@Suite(.blocking") && !line.hasPrefix("@Suite(.cooperative")
+            let bareType = (line.hasPrefix("struct ") || line.hasPrefix("final class ")) && line.contains("Tests")
+            let freeTest = line.hasPrefix("@Test") && !line.hasPrefix("@Test(.blocking")
+            if unmarkedSuite || bareType || freeTest { unmarked.append("\(path):\(n + 1): \(line)") }
         }
     }
     #expect(unmarked.isEmpty, "not on the blocking pool:\n\(unmarked.joined(separator: "\n"))")
@@ -54,22 +62,16 @@ func sha256Vectors(input: String, expected: String) {
 /// there, the server's start-up and answers queue behind tests that block for seconds, and its
 /// start-up wait can run out (CI, stop 23: `localhostIsLoopbackWithoutALookup` was `.blocking`).
 @Test(.blocking) func noTestOnTheBlockingPoolStartsAnInProcessServer() throws {
-    let root = TestPaths.packageRoot.path
     var offenders: [String] = []
-    for target in ["Tests/HeliosCoreTests", "Tests/CLITests"] {
-        let dir = root + "/" + target
-        let files = FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String } ?? []
-        for file in files where file.hasSuffix(".swift") && file != "SkeletonTests.swift" {
-            let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
-            var suiteBlocking = false, testBlocking = false, test = ""
-            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let trimmed = line.drop { $0 == " " }
-                if line.hasPrefix("@Suite") { suiteBlocking = line.hasPrefix("@Suite(.blocking"); testBlocking = false }
-                if trimmed.hasPrefix("@Test") { testBlocking = suiteBlocking || trimmed.hasPrefix("@Test(.blocking"); test = "\(n + 1)" }
-                if line.hasPrefix("}") { suiteBlocking = false; testBlocking = false }
-                if testBlocking, ["LoopbackServer(", "LoopbackServer {", "LoopbackServer.silent(", "closedPort()"].contains(where: trimmed.contains) {
-                    offenders.append("\(target)/\(file):\(n + 1) (test at line \(test))")
-                }
+    for (path, lines) in try testSources() where !path.hasSuffix("/SkeletonTests.swift") {
+        var suiteBlocking = false, testBlocking = false, test = ""
+        for (n, line) in lines.enumerated() {
+            let trimmed = line.drop { $0 == " " }
+            if line.hasPrefix("@Suite") { suiteBlocking = line.hasPrefix("@Suite(.blocking"); testBlocking = false }
+            if trimmed.hasPrefix("@Test") { testBlocking = suiteBlocking || trimmed.hasPrefix("@Test(.blocking"); test = "\(n + 1)" }
+            if line.hasPrefix("}") { suiteBlocking = false; testBlocking = false }
+            if testBlocking, ["LoopbackServer(", "LoopbackServer {", "LoopbackServer.silent(", "closedPort()"].contains(where: trimmed.contains) {
+                offenders.append("\(path):\(n + 1) (test at line \(test))")
             }
         }
     }
