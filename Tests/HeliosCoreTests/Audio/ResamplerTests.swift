@@ -41,6 +41,14 @@ import Testing
             let stop = resample(sine(5500, rate: rate, seconds: seconds), from: rate, blocks: [8192])
             #expect(rms(stop[400..<(stop.count - 400)]) < 0.007, "5.5 kHz leaks at \(rms(stop[400..<(stop.count - 400)]))")
         }
+        // The top of the speech band: 3 kHz within 1.5 dB. 4.6 kHz, which folds onto 3.4 kHz,
+        // down at least 38 dB.
+        let high = resample(sine(3000, rate: rate, seconds: seconds), from: rate, blocks: [8192])
+        #expect(rms(high[400..<(high.count - 400)]) > 0.7071 * 0.841, "3 kHz at \(rms(high[400..<(high.count - 400)]))")
+        if rate / 2 > 4600 {
+            let fold = resample(sine(4600, rate: rate, seconds: seconds), from: rate, blocks: [8192])
+            #expect(rms(fold[400..<(fold.count - 400)]) < 0.7071 * 0.0126, "4.6 kHz leaks at \(rms(fold[400..<(fold.count - 400)]))")
+        }
     }
 
     @Test func theOutputDoesNotDependOnBlockSizes() {
