@@ -69,14 +69,15 @@ enum JSONText {
                 case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
                 case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
                 default:
-                    let hex = Array("0123456789abcdef".utf8)
-                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
+                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]])
                 }
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainFrom...]))
         }
         out.append(0x22)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// A Double as the encoder writes one: Swift's shortest form, without a trailing `.0`. false
     /// for NaN and infinities, which the encoder refuses.
@@ -110,9 +111,7 @@ enum JSONText {
         case .object(let members):
             out.append(UInt8(ascii: "{"))
             // The encoder's order: the names' UTF-8 bytes compared lexicographically.
-            let sorted = members.map { (name: Array($0.key.utf8), key: $0.key, value: $0.value) }
-                .sorted { $0.name.lexicographicallyPrecedes($1.name) }
-            for (i, member) in sorted.enumerated() {
+            for (i, member) in members.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 string(member.key, into: &out)
                 out.append(UInt8(ascii: ":"))

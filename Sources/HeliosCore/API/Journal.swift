@@ -142,7 +142,7 @@ public struct JournalEntry: Codable, Sendable, Equatable {
             name(key)
             JSONText.string(value, into: &out)
         }
-        for key in Self.sortedKeys {
+        for (key, _) in Self.sortedFields {
             switch key {
             case .intent: text(key, intent)
             case .runId: text(key, runId)
@@ -172,8 +172,8 @@ public struct JournalEntry: Codable, Sendable, Equatable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The fields in the encoder's sorted order (their names' UTF-8 bytes).
-    private static let sortedKeys = CodingKeys.allCases.sorted { Array($0.stringValue.utf8).lexicographicallyPrecedes(Array($1.stringValue.utf8)) }
+    /// `fields` in the encoder's order: by their names' UTF-8 bytes.
+    private static let sortedFields = fields.sorted { $0.name.lexicographicallyPrecedes($1.name) }
 
     /// Each field with its name's bytes, which a line's members are matched against.
     private static let fields = CodingKeys.allCases.map { (key: $0, name: Array($0.stringValue.utf8)) }
